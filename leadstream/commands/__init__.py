@@ -1,0 +1,11 @@
+"""Registers every command group on the root app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from leadstream.commands import dev
+
+    app.add_typer(dev.app, name="dev")
