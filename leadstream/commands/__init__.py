@@ -6,6 +6,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from leadstream.commands import dev
+    from leadstream.commands import dev, replay, rules
 
     app.add_typer(dev.app, name="dev")
+    app.add_typer(rules.app, name="rules")
+    app.command("replay")(replay.replay)

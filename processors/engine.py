@@ -1,0 +1,250 @@
+"""The decision engine: validated input events + state in, decisions out, all in event time.
+
+``Engine.process`` is the single code path behind the live worker, ``leadstream replay`` and the
+backtest. It never reads a clock or does I/O: time is the event's ``occurred_at``, and
+``Engine.advance`` moves the clock forward (at the end of a replay, or from the live ticker) so
+pending SLA deadlines fire.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+
+from processors import decisions, fit, intent, sla
+from processors.clock import DAY_MS, to_ms
+from processors.identity import Identity
+from processors.rules import Rules
+from processors.state import AccountState, ContactState, Signal, VisitorState
+from schemas.models import CrmChange, FormFill, InputEvent, Record, WebVisit
+
+Output = Record
+SWEEP_EVERY_MS = DAY_MS
+# Known visitors and idle CRM-less leads are forgotten this many windows after their last event.
+IDLE_WINDOWS = 3
+MAX_PENDING = 200
+
+
+@dataclass
+class Store:
+    """All engine state. Dicts in replay; the live worker hands in its tables."""
+
+    contacts: MutableMapping[str, ContactState] = field(default_factory=dict)
+    visitors: MutableMapping[str, VisitorState] = field(default_factory=dict)
+    accounts: MutableMapping[str, AccountState] = field(default_factory=dict)
+    emails: MutableMapping[str, str] = field(default_factory=dict)  # email -> contact key
+    crm_ids: MutableMapping[str, str] = field(default_factory=dict)  # CRM contact_id -> key
+    domains: MutableMapping[str, str] = field(default_factory=dict)  # domain -> account_id
+    seen: MutableMapping[str, int] = field(default_factory=dict)  # event_id -> at_ms
+    timers: list[tuple[int, str, str, str]] = field(default_factory=list)  # heap
+    clock_ms: int = 0
+    last_sweep_ms: int = 0
+
+    def rebuild_timers(self, rules: Rules) -> None:
+        """Timers are derived from the SLA clocks; rebuild them after restoring contacts."""
+        self.timers = [
+            (due, key, c.sla.sla_id, phase)
+            for key, c in self.contacts.items()
+            if c.sla is not None
+            for due, phase in sla.timers(c.sla, rules)
+        ]
+        heapq.heapify(self.timers)
+
+
+class Engine:
+    def __init__(self, rules: Rules, store: Store | None = None) -> None:
+        self.rules = rules
+        self.store = store if store is not None else Store()
+        self.identity = Identity(self.store, rules)
+        self._window_ms = rules.window_days * DAY_MS
+
+    # --- entry points ---------------------------------------------------------------------------
+
+    def process(self, event: InputEvent) -> list[Output]:
+        """Apply one validated input event; a repeated event_id has no effect."""
+        st = self.store
+        if event.event_id in st.seen:
+            return []
+        at = to_ms(event.occurred_at)
+        st.seen[event.event_id] = at
+        out: list[Output] = []
+        if at > st.clock_ms:
+            out.extend(self._fire_timers(at, inclusive=False))
+            st.clock_ms = at
+            if at - st.last_sweep_ms >= SWEEP_EVERY_MS:
+                self._sweep(at)
+        if isinstance(event, WebVisit):
+            out.extend(self._web_visit(event, at))
+        elif isinstance(event, FormFill):
+            out.extend(self._form_fill(event, at))
+        elif isinstance(event, CrmChange):
+            out.extend(self._crm_change(event, at))
+        return out
+
+    def advance(self, now_ms: int) -> list[Output]:
+        """Move the clock to ``now_ms`` and fire every SLA timer due by then."""
+        out = self._fire_timers(now_ms, inclusive=True)
+        self.store.clock_ms = max(self.store.clock_ms, now_ms)
+        return out
+
+    def run(self, events: Iterable[InputEvent]) -> list[Output]:
+        out: list[Output] = []
+        for e in events:
+            out.extend(self.process(e))
+        return out
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    def _web_visit(self, e: WebVisit, at: int) -> list[Output]:
+        visitor = self.identity.visitor(e.visitor_id, at)
+        if visitor.source is None and e.utm_source:
+            visitor.source, visitor.campaign = e.utm_source, e.utm_campaign
+        contact = (
+            self.identity.contact_by_crm_id(e.contact_id, at)
+            if e.contact_id
+            else self.identity.contact_of_visitor(visitor)
+        )
+        if contact is not None:
+            self.identity.link_visitor(visitor, contact, at, self._window_ms)
+        hit = intent.url_signal(e.url, self.rules)
+        if hit is None:
+            return []
+        signal: Signal = (at, hit[0], hit[1], e.event_id)
+        if contact is None:
+            intent.add_signal(visitor.pending, signal, self.rules)
+            if len(visitor.pending) > MAX_PENDING:
+                del visitor.pending[0]
+            return []
+        if not intent.add_signal(contact.window, signal, self.rules):
+            return []
+        return self._evaluate(contact, at, signal)
+
+    def _form_fill(self, e: FormFill, at: int) -> list[Output]:
+        contact = self.identity.contact_by_email(e.email, at, e.event_id)
+        visitor = self.identity.visitor(e.visitor_id, at)
+        if visitor.source is None and e.utm_source:
+            visitor.source, visitor.campaign = e.utm_source, e.utm_campaign
+        self.identity.link_visitor(visitor, contact, at, self._window_ms)
+        if contact.source is None:
+            contact.source, contact.campaign = visitor.source, visitor.campaign
+        for attr in ("job_title", "company_name", "industry", "country", "employee_count"):
+            contact.set_profile(attr, getattr(e, attr), e.event_id)
+        if e.company_domain:
+            contact.set_profile("company_domain", e.company_domain.lower(), e.event_id)
+        form = self.rules.intent.forms[e.form_type]
+        signal: Signal = (at, e.form_type.value, form.points, e.event_id)
+        added = intent.add_signal(contact.window, signal, self.rules)
+        return self._evaluate(contact, at, signal if added else None, e.form_type.value)
+
+    def _crm_change(self, e: CrmChange, at: int) -> list[Output]:
+        kind = e.change_type.value
+        if kind == "account_upserted":
+            self.identity.upsert_account(e, at)
+            return []
+        if kind == "opportunity_upserted":
+            return []  # outcomes are read by the backtest from the history itself
+        contact = self.identity.contact_of_change(e, at)
+        if contact is None:
+            return []
+        if kind == "contact_upserted":
+            self.identity.apply_contact_fields(contact, e)
+            return self._evaluate(contact, at, None)
+        if kind == "stage_changed":
+            return decisions.stage_change(self, contact, e, at)
+        return self._activity(contact, e, at)
+
+    def _activity(self, contact: ContactState, e: CrmChange, at: int) -> list[Output]:
+        f = e.fields
+        activity = str(f.get("activity_type") or "")
+        direction = str(f.get("direction") or "").lower()
+        outbound = direction == "outbound" or (not direction and e.actor_id is not None)
+        out: list[Output] = []
+        if outbound and activity in self.rules.sla.response_activities:
+            out.extend(decisions.sla_response(self, contact, at, e.actor_id))
+            return out
+        name = activity if activity in ("webinar_attended", "email_click") else f"inbound_{activity}"
+        rule = self.rules.intent.activities.get(name)
+        if rule is None:
+            return out
+        minutes = f.get("duration_minutes")
+        points = rule.points_for(float(minutes) if isinstance(minutes, int | float) else None)
+        signal: Signal = (at, name, points, e.event_id)
+        if intent.add_signal(contact.window, signal, self.rules):
+            out.extend(self._evaluate(contact, at, signal))
+        return out
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def _evaluate(
+        self, contact: ContactState, at: int, trigger: Signal | None, form_type: str | None = None
+    ) -> list[Output]:
+        contact.updated_ms = max(contact.updated_ms, at)
+        intent.prune(contact.window, at, self._window_ms)
+        account = self.identity.account_of(contact)
+        fit_score, fit_reasons = fit.score_fit(contact, account, self.rules)
+        intent_score, counted = intent.scored(
+            contact.window, at, contact.cycle_start_ms, self.rules
+        )
+        out: list[Output] = []
+        if account is not None and trigger is not None and trigger[2] > 0:
+            out.extend(
+                decisions.engage_account(self, account, contact, at, trigger, intent_score)
+            )
+        if account is not None and account.is_customer:
+            if trigger is not None and trigger[1] in self.rules.expansion.signals:
+                out.extend(decisions.expansion(self, account, contact, at, trigger))
+            return out
+        out.extend(
+            decisions.qualify_contact(
+                self, contact, account, at, trigger, form_type,
+                fit_score, fit_reasons, intent_score, counted,
+            )
+        )
+        return out
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def push_timers(self, contact: ContactState) -> None:
+        if contact.sla is None:
+            return
+        for due, phase in sla.timers(contact.sla, self.rules):
+            heapq.heappush(self.store.timers, (due, contact.key, contact.sla.sla_id, phase))
+
+    def _fire_timers(self, until_ms: int, inclusive: bool) -> list[Output]:
+        timers = self.store.timers
+        out: list[Output] = []
+        while timers and (timers[0][0] < until_ms or (inclusive and timers[0][0] == until_ms)):
+            due, key, sla_id, phase = heapq.heappop(timers)
+            contact = self.store.contacts.get(key)
+            if contact is None or contact.sla is None or contact.sla.sla_id != sla_id:
+                continue
+            out.extend(decisions.sla_timer(self, contact, phase, due))
+        return out
+
+    def _sweep(self, now: int) -> None:
+        """Event-time expiry, so memory stays bounded by recent activity, not by history."""
+        st = self.store
+        st.last_sweep_ms = now
+        horizon = now - self.rules.dedupe.horizon_days * DAY_MS
+        for event_id in [k for k, t in st.seen.items() if t < horizon]:
+            del st.seen[event_id]
+        idle = now - IDLE_WINDOWS * self._window_ms
+        for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:
+            del st.visitors[vid]
+        for key in [k for k, c in st.contacts.items() if self._forgettable(c, now, idle)]:
+            contact = st.contacts.pop(key)
+            if contact.email and st.emails.get(contact.email) == key:
+                del st.emails[contact.email]
+        for account in st.accounts.values():
+            decisions.prune_members(self, account, now)
+
+    def _forgettable(self, c: ContactState, now: int, idle: int) -> bool:
+        intent.prune(c.window, now, self._window_ms)
+        return (
+            not c.window
+            and c.crm_id is None
+            and c.stage == "lead"
+            and (c.sla is None or not c.sla.open)
+            and c.updated_ms < idle
+        )

@@ -1,0 +1,190 @@
+"""Identity: visitor → contact on a form fill's email, contact ↔ CRM id, contact → account.
+
+Anonymous visits wait on the visitor and are stitched to the contact once it is identified,
+within the window. Personal email domains never join an account.
+"""
+
+from __future__ import annotations
+
+from processors import intent
+from processors.ids import stable_id
+from processors.rules import Rules
+from processors.state import AccountState, ContactState, VisitorState
+from schemas.models import CrmChange
+
+ACCOUNT_ATTRS = ("name", "employee_count", "industry", "country", "territory")
+CONTACT_ATTRS = ("job_title", "department", "seniority", "country")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class Identity:
+    def __init__(self, store, rules: Rules) -> None:  # store: processors.engine.Store
+        self.store = store
+        self.rules = rules
+        self._personal = rules.fit.negatives.personal_email.normalised
+
+    # --- visitors -------------------------------------------------------------------------------
+
+    def visitor(self, visitor_id: str, at: int) -> VisitorState:
+        v = self.store.visitors.get(visitor_id)
+        if v is None:
+            v = self.store.visitors[visitor_id] = VisitorState(visitor_id)
+        v.last_seen_ms = max(v.last_seen_ms, at)
+        return v
+
+    def contact_of_visitor(self, visitor: VisitorState) -> ContactState | None:
+        return self.store.contacts.get(visitor.contact_key) if visitor.contact_key else None
+
+    def link_visitor(
+        self, visitor: VisitorState, contact: ContactState, at: int, window_ms: int
+    ) -> None:
+        """Point the visitor at the contact and hand it the visitor's anonymous history."""
+        if visitor.contact_key != contact.key:
+            visitor.contact_key = contact.key
+        if visitor.pending:
+            for signal in visitor.pending:
+                if at - window_ms < signal[0] <= at:
+                    intent.add_signal(contact.window, signal, self.rules)
+            visitor.pending.clear()
+        if contact.source is None and visitor.source is not None:
+            contact.source, contact.campaign = visitor.source, visitor.campaign
+
+    # --- contacts -------------------------------------------------------------------------------
+
+    def contact_by_email(self, email: str, at: int, event_id: str) -> ContactState:
+        email = normalise_email(email)
+        key = self.store.emails.get(email)
+        contact = self.store.contacts.get(key) if key else None
+        if contact is None:
+            key = stable_id("lead", email)
+            contact = self.store.contacts.get(key) or ContactState(key=key)
+            self.store.contacts[key] = contact
+            self._set_email(contact, email, event_id)
+        contact.updated_ms = max(contact.updated_ms, at)
+        return contact
+
+    def contact_by_crm_id(self, crm_id: str, at: int) -> ContactState:
+        key = self.store.crm_ids.get(crm_id)
+        contact = self.store.contacts.get(key) if key else None
+        if contact is None:
+            contact = self.store.contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id)
+            self.store.contacts[contact.key] = contact
+            self.store.crm_ids[crm_id] = contact.key
+        contact.updated_ms = max(contact.updated_ms, at)
+        return contact
+
+    def contact_of_change(self, e: CrmChange, at: int) -> ContactState | None:
+        """The contact a CRM change is about, linking its CRM id and email when both are given."""
+        email = e.email or _str(e.fields.get("email"))
+        if e.contact_id:
+            contact = self.contact_by_crm_id(e.contact_id, at)
+            if email:
+                contact = self._attach_email(contact, normalise_email(email), e.event_id)
+            return contact
+        if email:
+            return self.contact_by_email(email, at, e.event_id)
+        return None
+
+    def apply_contact_fields(self, contact: ContactState, e: CrmChange) -> None:
+        for attr in CONTACT_ATTRS:
+            value = e.fields.get(attr)
+            if value is not None:
+                contact.set_profile(attr, value, e.event_id)
+        owner = _str(e.fields.get("owner_id"))
+        if owner:
+            contact.owner_id = owner
+        if e.account_id and contact.account_id != e.account_id:
+            contact.account_id = e.account_id
+            contact.fit_cache = None
+
+    def _set_email(self, contact: ContactState, email: str, event_id: str) -> None:
+        if contact.email and contact.email != email and self.store.emails.get(contact.email) == contact.key:
+            del self.store.emails[contact.email]
+        contact.email = email
+        contact.set_profile("email", email, event_id)
+        self.store.emails[email] = contact.key
+
+    def _attach_email(self, contact: ContactState, email: str, event_id: str) -> ContactState:
+        other_key = self.store.emails.get(email)
+        other = self.store.contacts.get(other_key) if other_key else None
+        if other is not None and other is not contact:
+            self._merge(into=contact, other=other)
+        self._set_email(contact, email, event_id)
+        return contact
+
+    def _merge(self, into: ContactState, other: ContactState) -> None:
+        """The CRM learnt that a web lead is one of its contacts: keep one history, not two."""
+        for signal in other.window:
+            intent.add_signal(into.window, signal, self.rules)
+        for attr, entry in other.profile.items():
+            into.profile.setdefault(attr, entry)
+        into.fit_cache = None
+        if into.source is None:
+            into.source, into.campaign = other.source, other.campaign
+        if other.qualified_cycle >= 0 and into.qualified_cycle < 0:
+            into.stage, into.qualified_cycle = other.stage, into.cycle
+            into.last_mql_id, into.last_mql_ms = other.last_mql_id, other.last_mql_ms
+            into.sla = other.sla
+        for stage, ms in other.stage_at.items():
+            into.stage_at.setdefault(stage, ms)
+        into.updated_ms = max(into.updated_ms, other.updated_ms)
+        del self.store.contacts[other.key]
+        for visitor in self.store.visitors.values():
+            if visitor.contact_key == other.key:
+                visitor.contact_key = into.key
+
+    # --- accounts -------------------------------------------------------------------------------
+
+    def upsert_account(self, e: CrmChange, at: int) -> AccountState:
+        account_id = e.account_id or ""
+        account = self.store.accounts.get(account_id)
+        if account is None:
+            account = self.store.accounts[account_id] = AccountState(account_id)
+        f = e.fields
+        changed = False
+        for attr in ACCOUNT_ATTRS:
+            value = f.get(attr)
+            if value is not None and account.value(attr) != value:
+                account.profile[attr] = (value, e.event_id)
+                changed = True
+        domain = _str(f.get("domain"))
+        if domain:
+            domain = domain.lower()
+            if account.domain and account.domain != domain:
+                self.store.domains.pop(account.domain, None)
+            account.domain = domain
+            self.store.domains[domain] = account_id
+        for flag in ("is_customer", "is_competitor"):
+            if flag in f and f[flag] is not None:
+                value = bool(f[flag])
+                if getattr(account, flag) != value:
+                    setattr(account, flag, value)
+                    account.profile[flag] = (value, e.event_id)
+                    changed = True
+        account.name = _str(f.get("name")) or account.name
+        account.territory = _str(f.get("territory")) or account.territory
+        account.owner_id = _str(f.get("owner_id")) or account.owner_id
+        if changed:
+            account.version += 1
+        account.updated_ms = max(account.updated_ms, at)
+        return account
+
+    def account_of(self, contact: ContactState) -> AccountState | None:
+        """By the CRM's account_id, else by email domain = account domain (never personal)."""
+        accounts = self.store.accounts
+        if contact.account_id:
+            account = accounts.get(contact.account_id)
+            if account is not None:
+                return account
+        domain = contact.email_domain
+        if domain is None or domain in self._personal:
+            return None
+        account_id = self.store.domains.get(domain)
+        return accounts.get(account_id) if account_id else None
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
