@@ -70,3 +70,12 @@ def stage(when: datetime, contact_id: str, to: str, reason: str | None = None, a
 
 FIT = {"job_title": "Director of Marketing", "company_name": "Acme", "company_domain": "acme.io",
        "industry": "software", "country": "US", "employee_count": 400}
+
+
+def of(kind: type, records: list) -> list:
+    """The records of one output type, in emission order."""
+    return [r for r in records if isinstance(r, kind)]
+
+
+def ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)

@@ -1,0 +1,42 @@
+# leadstream developer entry points. `make demo` and `make test` work on a fresh machine:
+# they install what is missing (system packages, the venv, Kafka's jars) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench bench-replay clean stack-up stack-down
+
+setup: $(STAMP)
+	@bash scripts/install-system-deps.sh
+	@$(BIN)/python -m infra.prefetch
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/leadstream demo
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: bench-replay
+
+bench-replay: $(STAMP)
+	$(BIN)/leadstream bench replay
+
+stack-up: setup
+	$(BIN)/leadstream dev up
+
+stack-down:
+	$(BIN)/leadstream dev down
+
+clean:
+	-$(BIN)/leadstream dev down
+	rm -rf .run
