@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     partitions: int = 4
     rules_file: Path | None = None
     app_version: str = "1"
+    lateness_ms: int = 5_000  # how far the live SLA clock trails the wall clock
 
     @classmethod
     def settings_customise_sources(

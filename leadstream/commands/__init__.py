@@ -6,8 +6,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from leadstream.commands import dev, replay, rules
+    from leadstream.commands import demo, dev, replay, rules
 
     app.add_typer(dev.app, name="dev")
     app.add_typer(rules.app, name="rules")
     app.command("replay")(replay.replay)
+    app.command("demo")(demo.demo)

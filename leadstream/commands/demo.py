@@ -1,0 +1,25 @@
+"""`leadstream demo`: the whole path on the embedded default (or the configured cluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def demo(
+    events: Annotated[int, typer.Option(help="How many demo events to produce.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Workload seed.")] = 11,
+    rules: Annotated[Path | None, typer.Option(help="Rules YAML (default: shipped rules).")] = None,
+) -> None:
+    """Start what is missing, create topics, produce demo events and print decisions live."""
+    from leadstream.runtime import resolve_settings
+    from processors.rules import load_rules
+    from streams.demo import run_demo
+    from streams.topics import ensure_topics
+
+    settings = resolve_settings()
+    typer.echo(f"kafka {settings.bootstrap_servers}  registry {settings.registry_url}")
+    ensure_topics(settings)
+    run_demo(settings, load_rules(rules), events=events, seed=seed)
