@@ -61,12 +61,15 @@ class Engine:
 
     # --- entry points ---------------------------------------------------------------------------
 
-    def process(self, event: InputEvent) -> list[Output]:
-        """Apply one validated input event; a repeated event_id has no effect."""
+    def process(self, event: InputEvent, at_ms: int | None = None) -> list[Output]:
+        """Apply one validated input event; a repeated event_id has no effect.
+
+        ``at_ms`` is ``event.occurred_at`` in epoch ms when the caller already computed it.
+        """
         st = self.store
         if event.event_id in st.seen:
             return []
-        at = to_ms(event.occurred_at)
+        at = to_ms(event.occurred_at) if at_ms is None else at_ms
         st.seen[event.event_id] = at
         out: list[Output] = []
         if at > st.clock_ms:
@@ -227,7 +230,14 @@ class Engine:
         st = self.store
         st.last_sweep_ms = now
         horizon = now - self.rules.dedupe.horizon_days * DAY_MS
-        for event_id in [k for k, t in st.seen.items() if t < horizon]:
+        # ``seen`` is in arrival order, which is event-time order up to lateness: drop from the
+        # front until the first recent id instead of scanning everything.
+        expired = []
+        for event_id, t in st.seen.items():
+            if t >= horizon:
+                break
+            expired.append(event_id)
+        for event_id in expired:
             del st.seen[event_id]
         idle = now - IDLE_WINDOWS * self._window_ms
         for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:

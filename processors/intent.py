@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import insort
+from math import exp
 
 from processors.clock import DAY_MS, day_of
 from processors.rules import Rules
@@ -20,15 +21,24 @@ def url_signal(url: str, rules: Rules) -> tuple[str, float] | None:
 
 
 def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:
-    """Insert in event-time order unless the signal's daily cap is reached or it is a repeat."""
+    """Insert in event-time order unless the signal's daily cap is reached or it is a repeat.
+
+    Only the signal's own UTC day is scanned (the window is in time order), newest first.
+    """
     at, name, _, event_id = signal
-    day = day_of(at)
+    day_start = day_of(at) * DAY_MS
+    day_end = day_start + DAY_MS
     cap = rules.intent.cap(name)
     same_day = 0
-    for s_at, s_name, _, s_event in window:
+    for i in range(len(window) - 1, -1, -1):
+        s_at, s_name, _, s_event = window[i]
+        if s_at >= day_end:
+            continue
+        if s_at < day_start:
+            break
         if s_event == event_id:
             return False
-        if s_name == name and day_of(s_at) == day:
+        if s_name == name:
             same_day += 1
             if same_day >= cap:
                 return False
@@ -59,7 +69,7 @@ def decay_factor(age_ms: int, rules: Rules) -> float:
         return 1.0
     if decay.shape == "linear":
         return 1.0 - age_ms / window_ms
-    return 2.0 ** (-age_ms / (decay.half_life_days * DAY_MS))
+    return exp(-age_ms * LN2 / (decay.half_life_days * DAY_MS))
 
 
 def scored(
@@ -68,12 +78,23 @@ def scored(
     """Intent at ``now_ms`` (never below 0) and each counted signal with its decayed points."""
     total = 0.0
     counted: list[tuple[Signal, float]] = []
+    window_ms = rules.window_days * DAY_MS
+    decay = rules.intent.decay
+    rate = LN2 / (decay.half_life_days * DAY_MS)
     for s in window:
-        if s[0] < since_ms or s[0] > now_ms:
+        at = s[0]
+        if at < since_ms or at > now_ms:
             continue
-        weight = decay_factor(now_ms - s[0], rules)
-        if weight <= 0.0:
+        age = now_ms - at
+        if age >= window_ms:
             continue
+        # Inlined decay_factor: this loop runs for every scored event.
+        if decay.shape == "exponential":
+            weight = exp(-age * rate)
+        elif decay.shape == "linear":
+            weight = 1.0 - age / window_ms
+        else:
+            weight = 1.0
         pts = s[2] * weight
         total += pts
         counted.append((s, pts))

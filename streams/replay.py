@@ -3,13 +3,17 @@
 Input lines are ``{"topic": "<topic>", "value": {...}}``; every output record is written as the
 same envelope. A bad line becomes a ``lead.deadletter`` record with its line number and the run
 goes on; only a failure of the run itself (unreadable file, bad rules) is an error.
+
+Two passes keep memory small and the hot loop tight: the first indexes each line by event time
+(raw bytes only, which the garbage collector never has to walk), the second validates each event
+just before the engine sees it.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +27,9 @@ from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_MODEL, INPUTS, StreamSpec
 from schemas.validation import dead_letter, validate
+
+# Lines whose time cannot be read in the first pass sort first; validation then dead-letters them.
+UNREADABLE_TIME = -(2**62)
 
 
 @dataclass
@@ -53,41 +60,70 @@ def topic_map(topics: dict[str, str] | None = None) -> dict[str, StreamSpec]:
     return {topics.get(s.name, s.default_topic): s for s in INPUTS}
 
 
-def read_events(
-    lines: Iterator[bytes] | IO[bytes], inputs: dict[str, StreamSpec], dead_topic: str = "file"
-) -> tuple[list[tuple[int, int, models.InputEvent]], list[models.DeadLetter], int]:
-    """Parse and validate every line; returns (events as (at_ms, line, event), dead letters, count)."""
-    events: list[tuple[int, int, models.InputEvent]] = []
-    dead: list[models.DeadLetter] = []
-    n = 0
-    for n, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line:
-            continue
+def _event_time(value: dict[str, Any]) -> int:
+    raw = value.get("occurred_at")
+    if not isinstance(raw, str):
+        return UNREADABLE_TIME
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        return UNREADABLE_TIME
+    return to_ms(at) if at.tzinfo is not None else UNREADABLE_TIME
+
+
+class LineReader:
+    """Reads a JSONL history: envelope errors become dead letters, events come out in time order."""
+
+    def __init__(self, inputs: dict[str, StreamSpec], source_name: str = "file") -> None:
+        self.inputs = inputs
+        self.source_name = source_name
+        self.dead: list[models.DeadLetter] = []
+        self.lines = 0
+
+    def _envelope(self, n: int, line: bytes) -> tuple[StreamSpec, dict[str, Any]] | None:
         try:
             envelope = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            dead.append(dead_letter(dead_topic, f"line {n}", f"invalid JSON: {exc}", line))
-            continue
+            self.dead.append(dead_letter(self.source_name, f"line {n}", f"invalid JSON: {exc}", line))
+            return None
         topic = envelope.get("topic") if isinstance(envelope, dict) else None
-        spec = inputs.get(topic) if isinstance(topic, str) else None
+        spec = self.inputs.get(topic) if isinstance(topic, str) else None
         if spec is None:
-            known = ", ".join(sorted(inputs))
+            known = ", ".join(sorted(self.inputs))
             error = f"unknown or missing topic {topic!r} (expected one of {known})"
-            dead.append(dead_letter(str(topic or dead_topic), f"line {n}", error, line))
-            continue
+            self.dead.append(dead_letter(str(topic or self.source_name), f"line {n}", error, line))
+            return None
         value = envelope.get("value")
         if not isinstance(value, dict):
             error = f"value must be a JSON object, got {type(value).__name__}"
-            dead.append(dead_letter(topic, f"line {n}", error, line))
-            continue
+            self.dead.append(dead_letter(topic, f"line {n}", error, line))
+            return None
+        return spec, value
+
+    def index(self, lines: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
+        """Pass 1: (event time, line number, raw line), sorted by time then file order."""
+        index: list[tuple[int, int, bytes]] = []
+        n = 0
+        for n, raw in enumerate(lines, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            parsed = self._envelope(n, line)
+            if parsed is not None:
+                index.append((_event_time(parsed[1]), n, line))
+        self.lines = n
+        if any(index[i][0] > index[i + 1][0] for i in range(len(index) - 1)):
+            index.sort(key=lambda item: (item[0], item[1]))
+        return index
+
+    def event(self, n: int, line: bytes) -> models.InputEvent | models.DeadLetter:
+        """Pass 2: the validated event of an indexed line, or its dead letter."""
+        spec, value = self._envelope(n, line)  # type: ignore[misc]  # indexed lines parse
         try:
-            event = validate(spec, value)
+            return validate(spec, value)  # type: ignore[return-value]
         except ValueError as exc:
-            dead.append(dead_letter(topic, f"line {n}", str(exc), line))
-            continue
-        events.append((to_ms(event.occurred_at), n, event))  # type: ignore[attr-defined]
-    return events, dead, n
+            topic = orjson.loads(line)["topic"]
+            return dead_letter(topic, f"line {n}", str(exc), line)
 
 
 def topic_of(record: models.Record, topics: dict[str, str] | None = None) -> str:
@@ -107,15 +143,16 @@ def replay(
     until: datetime | None = None,
     topics: dict[str, str] | None = None,
     engine: Engine | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
     """Replay ``source`` through a fresh engine (or the one given), writing outputs to ``out``."""
     started = time.perf_counter()
     summary = ReplaySummary()
     engine = engine or Engine(rules)
+    reader = LineReader(topic_map(topics))
     with source.open("rb") as fh:
-        events, dead, summary.input_lines = read_events(fh, topic_map(topics))
-    if any(events[i][0] > events[i + 1][0] for i in range(len(events) - 1)):
-        events.sort(key=lambda item: (item[0], item[1]))
+        index = reader.index(fh)
+    summary.input_lines = reader.lines
 
     def emit(records: list[models.Record]) -> None:
         for record in records:
@@ -123,12 +160,21 @@ def replay(
             out.write(envelope(topic, record))
             summary.outputs[topic] += 1
 
-    emit(dead)  # type: ignore[arg-type]
-    summary.dead_letters = len(dead)
-    for _, _, event in events:
-        emit(engine.process(event))
-    summary.accepted = len(events)
+    emit(reader.dead)  # type: ignore[arg-type]
+    dead = len(reader.dead)
+    process = engine.process
+    for i, (at_ms, n, line) in enumerate(index):
+        event = reader.event(n, line)
+        if isinstance(event, models.DeadLetter):
+            emit([event])
+            dead += 1
+            continue
+        summary.accepted += 1
+        emit(process(event, at_ms))
+        if progress is not None and i % 10_000 == 0:
+            progress(i, len(index))
     if until is not None:
         emit(engine.advance(to_ms(until)))
+    summary.dead_letters = dead
     summary.elapsed_s = time.perf_counter() - started
     return summary
