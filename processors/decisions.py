@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from processors import fit, sla
+from processors import fit, intent, sla
 from processors.clock import DAY_MS, from_ms
 from processors.fit import FitReason
 from processors.ids import stable_id
@@ -46,7 +46,6 @@ def qualify_contact(
     fit_score: float,
     fit_reasons: list[FitReason],
     intent_score: float,
-    counted: list[tuple[Signal, float]],
 ) -> list[Record]:
     """Fit AND intent, or a fast-track form from a fit contact; once per lifecycle cycle."""
     rules = engine.rules
@@ -59,6 +58,7 @@ def qualify_contact(
     fast = form_type is not None and form_type in rules.priority.fast_track_forms and trigger is not None
     if not fast and intent_score < thresholds.intent:
         return []
+    _, counted = intent.scored(contact.window, at, contact.cycle_start_ms, rules)
     event_id = trigger[3] if trigger else _last_event(contact)
     mql_id = stable_id("mql", contact.key, contact.cycle, event_id)
     total = fit_score + intent_score
@@ -147,13 +147,18 @@ def engage_account(
     rules = engine.rules
     if intent_score < rules.committee.min_contact_intent or account.is_competitor:
         return []
-    account.members[contact.key] = Member(
-        at_ms=at,
-        department=fit.department_of(contact, rules),
-        intent=round(intent_score, 3),
-        event_id=trigger[3],
-    )
+    member = account.members.get(contact.key)
+    if member is None:
+        account.members[contact.key] = Member(
+            at_ms=at, department=fit.department_of(contact, rules),
+            intent=round(intent_score, 3), event_id=trigger[3],
+        )
+    else:
+        member.at_ms, member.intent, member.event_id = at, round(intent_score, 3), trigger[3]
+        member.department = fit.department_of(contact, rules)
     account.updated_ms = max(account.updated_ms, at)
+    if account.last_mql_ms is not None and at - account.last_mql_ms < rules.committee.cooldown_days * DAY_MS:
+        return []  # nothing can qualify in the cooldown; members are pruned by the sweep
     prune_members(engine, account, at)
     return _committee(engine, account, at)
 

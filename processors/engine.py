@@ -73,7 +73,8 @@ class Engine:
         st.seen[event.event_id] = at
         out: list[Output] = []
         if at > st.clock_ms:
-            out.extend(self._fire_timers(at, inclusive=False))
+            if st.timers and st.timers[0][0] < at:
+                out.extend(self._fire_timers(at, inclusive=False))
             st.clock_ms = at
             if at - st.last_sweep_ms >= SWEEP_EVERY_MS:
                 self._sweep(at)
@@ -186,8 +187,8 @@ class Engine:
         intent.prune(contact.window, at, self._window_ms)
         account = self.identity.account_of(contact)
         fit_score, fit_reasons = fit.score_fit(contact, account, self.rules)
-        intent_score, counted = intent.scored(
-            contact.window, at, contact.cycle_start_ms, self.rules
+        intent_score, _ = intent.scored(
+            contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False
         )
         out: list[Output] = []
         if account is not None and trigger is not None and trigger[2] > 0:
@@ -200,8 +201,7 @@ class Engine:
             return out
         out.extend(
             decisions.qualify_contact(
-                self, contact, account, at, trigger, form_type,
-                fit_score, fit_reasons, intent_score, counted,
+                self, contact, account, at, trigger, form_type, fit_score, fit_reasons, intent_score,
             )
         )
         return out

@@ -13,7 +13,8 @@ LN2 = 0.6931471805599453
 
 
 def url_signal(url: str, rules: Rules) -> tuple[str, float] | None:
-    match = rules.intent.url_regex.search(url)
+    host_end = url.find("/", url.find("//") + 2) if "//" in url else 0
+    match = rules.intent.url_regex.search(url, max(host_end, 0))
     if match is None or match.lastgroup is None:
         return None
     rule = rules.intent.urls[int(match.lastgroup[1:])]
@@ -73,9 +74,10 @@ def decay_factor(age_ms: int, rules: Rules) -> float:
 
 
 def scored(
-    window: list[Signal], now_ms: int, since_ms: int, rules: Rules
+    window: list[Signal], now_ms: int, since_ms: int, rules: Rules, breakdown: bool = True
 ) -> tuple[float, list[tuple[Signal, float]]]:
-    """Intent at ``now_ms`` (never below 0) and each counted signal with its decayed points."""
+    """Intent at ``now_ms`` (never below 0) and, with ``breakdown``, each counted signal with its
+    decayed points (the evidence, only needed when a decision is made)."""
     total = 0.0
     counted: list[tuple[Signal, float]] = []
     window_ms = rules.window_days * DAY_MS
@@ -97,5 +99,6 @@ def scored(
             weight = 1.0
         pts = s[2] * weight
         total += pts
-        counted.append((s, pts))
+        if breakdown:
+            counted.append((s, pts))
     return max(total, 0.0), counted
