@@ -6,9 +6,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from leadstream.commands import demo, dev, replay, rules
+    from leadstream.commands import bench, demo, dev, replay, rules
 
     app.add_typer(dev.app, name="dev")
     app.add_typer(rules.app, name="rules")
+    app.add_typer(bench.app, name="bench")
     app.command("replay")(replay.replay)
     app.command("demo")(demo.demo)
