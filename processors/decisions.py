@@ -147,38 +147,51 @@ def engage_account(
     rules = engine.rules
     if intent_score < rules.committee.min_contact_intent or account.is_competitor:
         return []
-    member = account.members.get(contact.key)
+    # Re-inserted on every engagement, so members stay in engagement order and pruning stops at
+    # the first recent one.
+    member = account.members.pop(contact.key, None)
+    department = fit.department_of(contact, rules)
     if member is None:
-        account.members[contact.key] = Member(
-            at_ms=at, department=fit.department_of(contact, rules),
-            intent=round(intent_score, 3), event_id=trigger[3],
-        )
+        member = Member(at_ms=at, department=department, intent=round(intent_score, 3), event_id=trigger[3])
     else:
         member.at_ms, member.intent, member.event_id = at, round(intent_score, 3), trigger[3]
-        member.department = fit.department_of(contact, rules)
+        member.department = department
+    account.members[contact.key] = member
     account.updated_ms = max(account.updated_ms, at)
-    if account.last_mql_ms is not None and at - account.last_mql_ms < rules.committee.cooldown_days * DAY_MS:
-        return []  # nothing can qualify in the cooldown; members are pruned by the sweep
     prune_members(engine, account, at)
     return _committee(engine, account, at)
 
 
 def prune_members(engine: Engine, account: AccountState, now: int) -> None:
     horizon = now - engine.rules.committee.window_days * DAY_MS
-    for key in [k for k, m in account.members.items() if m.at_ms <= horizon]:
-        del account.members[key]
+    members = account.members
+    while members:
+        key = next(iter(members))
+        if members[key].at_ms > horizon:
+            break
+        del members[key]
+
+
+def _cooling_down(last_ms: int | None, at: int, days: int) -> bool:
+    return last_ms is not None and at - last_ms < days * DAY_MS
 
 
 def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     rules = engine.rules
     cm = rules.committee
-    members = account.members
+    if len(account.members) < cm.min_contacts:
+        return []
+    if account.is_customer:
+        if _cooling_down(account.last_expansion_ms, at, rules.expansion.cooldown_days):
+            return []
+    elif _cooling_down(account.last_mql_ms, at, cm.cooldown_days):
+        return []
+    horizon = at - cm.window_days * DAY_MS
+    members = {k: m for k, m in account.members.items() if m.at_ms > horizon}
     if len(members) < cm.min_contacts:
         return []
     departments = sorted({m.department for m in members.values() if m.department})
     if len(departments) < cm.min_departments:
-        return []
-    if account.last_mql_ms is not None and at - account.last_mql_ms < cm.cooldown_days * DAY_MS:
         return []
     contact_ids = sorted(
         (engine.store.contacts[k].contact_id if k in engine.store.contacts else k) for k in members

@@ -20,7 +20,7 @@ from processors.state import AccountState, ContactState, Signal, VisitorState
 from schemas.models import CrmChange, FormFill, InputEvent, Record, WebVisit
 
 Output = Record
-SWEEP_EVERY_MS = DAY_MS
+SWEEP_EVERY_MS = 7 * DAY_MS  # expiry is lazy elsewhere; the sweep only bounds memory
 # Known visitors and idle CRM-less leads are forgotten this many windows after their last event.
 IDLE_WINDOWS = 3
 MAX_PENDING = 200

@@ -106,8 +106,8 @@ def _contacts(rng: random.Random, cfg: WorkloadConfig, accounts: list[_Account])
         if rng.random() < 0.1:
             account, email = None, f"person{n}@{rng.choice(PERSONAL)}"
         else:
-            account = accounts[min(int(rng.paretovariate(1.2)) - 1, len(accounts) - 1) if rng.random() < 0.3
-                               else rng.randrange(len(accounts))]
+            # mildly skewed: some accounts have many engaged people, most have a few
+            account = accounts[int(len(accounts) * rng.random() ** 2)]
             email = f"person{n}@{account.domain}"
         profile = {"department": dept, "seniority": seniority, "job_title": title,
                    "country": account.fields["country"] if account else rng.choice(ICP_COUNTRIES)}

@@ -225,10 +225,12 @@ class ThresholdOverride(Strict):
     max_employees: int | None = None
     sources: list[str] | None = None
 
+    @cached_property
+    def _sources(self) -> frozenset[str] | None:
+        return frozenset(s.lower() for s in self.sources) if self.sources is not None else None
+
     def matches(self, employees: int | None, source: str | None) -> bool:
-        if self.sources is not None and (source or "").lower() not in {
-            s.lower() for s in self.sources
-        }:
+        if self._sources is not None and (source or "").lower() not in self._sources:
             return False
         if self.min_employees is not None and (employees is None or employees < self.min_employees):
             return False
