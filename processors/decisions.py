@@ -62,10 +62,8 @@ def qualify_contact(
     event_id = trigger[3] if trigger else _last_event(contact)
     mql_id = stable_id("mql", contact.key, contact.cycle, event_id)
     total = fit_score + intent_score
-    if fast:
-        priority = Priority.P1
-    else:
-        priority = Priority.P2 if total >= rules.priority.p2_min_total else Priority.P3
+    p2 = total >= rules.priority.p2_min_total
+    priority = Priority.P1 if fast else (Priority.P2 if p2 else Priority.P3)
     mql = Mql(
         mql_id=mql_id,
         kind=MqlKind.contact,
@@ -84,7 +82,9 @@ def qualify_contact(
         source=contact.source,
     )
     out: list[Record] = [mql]
-    out.append(_transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None))
+    out.append(
+        _transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None)
+    )
     contact.qualified_cycle = contact.cycle
     contact.last_mql_id, contact.last_mql_ms = mql_id, at
     owner = contact.owner_id or (account.owner_id if account else None)
@@ -94,7 +94,12 @@ def qualify_contact(
     if fast:
         out.append(
             _alert(
-                engine, AlertKind.fast_track, account, contact, at, f"fast_track:{mql_id}",
+                engine,
+                AlertKind.fast_track,
+                account,
+                contact,
+                at,
+                f"fast_track:{mql_id}",
                 f"Fast-track {form_type} from {contact.email or contact.contact_id}"
                 f" ({_company(contact, account)}): P1, respond within"
                 f" {rules.sla.tiers[Priority.P1]:g} min",
@@ -201,7 +206,9 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     account_fit, fit_reasons = fit.score_fit(ContactState(key=account.account_id), account, rules)
     if account_fit < cm.min_account_fit:
         return []
-    mql_id = stable_id("mql", "account", account.account_id, at, *sorted(m.event_id for m in members.values()))
+    mql_id = stable_id(
+        "mql", "account", account.account_id, at, *sorted(m.event_id for m in members.values())
+    )
     account.last_mql_id, account.last_mql_ms = mql_id, at
     intent_total = round(sum(m.intent for m in members.values()), 3)
     when = from_ms(at)
@@ -232,7 +239,12 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
         committee=Committee(contacts=contact_ids, departments=departments),
     )
     alert = _alert(
-        engine, AlertKind.buying_committee, account, None, at, f"buying_committee:{mql_id}",
+        engine,
+        AlertKind.buying_committee,
+        account,
+        None,
+        at,
+        f"buying_committee:{mql_id}",
         f"Buying committee at {account.name or account.account_id}: {len(members)} contacts"
         f" from {', '.join(departments)} engaged in the last {cm.window_days} days",
     )
@@ -243,7 +255,9 @@ def expansion(
     engine: Engine, account: AccountState, contact: ContactState, at: int, trigger: Signal
 ) -> list[Record]:
     """Existing customers never become new-business MQLs; their buying signals alert the owner."""
-    return _expansion_alert(engine, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}")
+    return _expansion_alert(
+        engine, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}"
+    )
 
 
 def _expansion_alert(
@@ -255,7 +269,11 @@ def _expansion_alert(
     account.last_expansion_ms = at
     return [
         _alert(
-            engine, AlertKind.expansion, account, contact, at,
+            engine,
+            AlertKind.expansion,
+            account,
+            contact,
+            at,
             f"expansion:{account.account_id}:{at}",
             f"Expansion signal at customer {account.name or account.account_id}: {what}"
             + (f" (owner {account.owner_id})" if account.owner_id else ""),
@@ -275,7 +293,9 @@ def stage_change(engine: Engine, contact: ContactState, e: CrmChange, at: int) -
     account = engine.identity.account_of(contact)
     reason = e.fields.get("reason")
     out: list[Record] = [
-        _transition(engine, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id)
+        _transition(
+            engine, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id
+        )
     ]
     if to_stage in rules.sla.cancel_stages and contact.sla is not None and sla.cancel(contact.sla):
         out.append(_sla_record(contact, account, "cancelled", at))
@@ -336,7 +356,12 @@ def sla_timer(engine: Engine, contact: ContactState, phase: str, due: int) -> li
     if status == "breached":
         out.append(
             _alert(
-                engine, AlertKind.sla_breach, account, contact, due, f"sla_breach:{clock.sla_id}",
+                engine,
+                AlertKind.sla_breach,
+                account,
+                contact,
+                due,
+                f"sla_breach:{clock.sla_id}",
                 f"SLA breached: {clock.priority} lead {contact.email or contact.contact_id}"
                 f" ({_company(contact, account)}) had no response in"
                 f" {clock.tier_ms // 60000} min" + (f"; owner {clock.owner_id}" if clock.owner_id else ""),

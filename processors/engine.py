@@ -192,16 +192,22 @@ class Engine:
         )
         out: list[Output] = []
         if account is not None and trigger is not None and trigger[2] > 0:
-            out.extend(
-                decisions.engage_account(self, account, contact, at, trigger, intent_score)
-            )
+            out.extend(decisions.engage_account(self, account, contact, at, trigger, intent_score))
         if account is not None and account.is_customer:
             if trigger is not None and trigger[1] in self.rules.expansion.signals:
                 out.extend(decisions.expansion(self, account, contact, at, trigger))
             return out
         out.extend(
             decisions.qualify_contact(
-                self, contact, account, at, trigger, form_type, fit_score, fit_reasons, intent_score,
+                self,
+                contact,
+                account,
+                at,
+                trigger,
+                form_type,
+                fit_score,
+                fit_reasons,
+                intent_score,
             )
         )
         return out

@@ -49,9 +49,7 @@ def score_fit(
     return score, reasons
 
 
-def _fit_reasons(
-    contact: ContactState, account: AccountState | None, rules: Rules
-) -> list[FitReason]:
+def _fit_reasons(contact: ContactState, account: AccountState | None, rules: Rules) -> list[FitReason]:
     fit = rules.fit
     reasons: list[FitReason] = []
 
@@ -102,9 +100,7 @@ def _person_reasons(contact: ContactState, rules: Rules) -> list[FitReason]:
     return out
 
 
-def _negative_reasons(
-    contact: ContactState, account: AccountState | None, rules: Rules
-) -> list[FitReason]:
+def _negative_reasons(contact: ContactState, account: AccountState | None, rules: Rules) -> list[FitReason]:
     neg = rules.fit.negatives
     out: list[FitReason] = []
     domain = contact.email_domain

@@ -38,9 +38,7 @@ class Identity:
     def contact_of_visitor(self, visitor: VisitorState) -> ContactState | None:
         return self.store.contacts.get(visitor.contact_key) if visitor.contact_key else None
 
-    def link_visitor(
-        self, visitor: VisitorState, contact: ContactState, at: int, window_ms: int
-    ) -> None:
+    def link_visitor(self, visitor: VisitorState, contact: ContactState, at: int, window_ms: int) -> None:
         """Point the visitor at the contact and hand it the visitor's anonymous history."""
         if visitor.contact_key != contact.key:
             visitor.contact_key = contact.key

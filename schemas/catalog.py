@@ -33,9 +33,7 @@ class StreamSpec:
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("web_visits", "web.visits", models.WebVisit, Role.input, ("visitor_id",)),
     StreamSpec("form_fills", "form.fills", models.FormFill, Role.input, ("visitor_id",)),
-    StreamSpec(
-        "crm_changes", "crm.changes", models.CrmChange, Role.input, ("contact_id", "account_id")
-    ),
+    StreamSpec("crm_changes", "crm.changes", models.CrmChange, Role.input, ("contact_id", "account_id")),
     StreamSpec("mql", "lead.mql", models.Mql, Role.output, ("contact_id", "account_id")),
     StreamSpec("sla", "lead.sla", models.Sla, Role.output, ("contact_id",)),
     StreamSpec("lifecycle", "lead.lifecycle", models.Lifecycle, Role.output, ("contact_id",)),

@@ -13,7 +13,6 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
 
-
 # Checked in pydantic-core (no Python call per field): this is on the hot path of every event.
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 

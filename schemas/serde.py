@@ -34,8 +34,7 @@ class DecodeError(ValueError):
 class SchemaRegistry(Protocol):
     """What the serde needs of a registry (confluent_kafka's SchemaRegistryClient fits)."""
 
-    def register_schema(self, subject_name: str, schema: Any, normalize_schemas: bool = False) -> int:
-        ...
+    def register_schema(self, subject_name: str, schema: Any, normalize_schemas: bool = False) -> int: ...
 
     def get_schema(self, schema_id: int, *args: Any, **kwargs: Any) -> Any: ...
 

@@ -37,17 +37,19 @@ class ReplayBench:
 
     def render(self) -> str:
         med = statistics.median(self.replay_eps)
-        return "\n".join([
-            f"workload: {self.events:,} events (generated in {self.generate_s:.1f} s)",
-            f"raw baseline (JSON parse + validate only): {self.baseline_eps:,.0f} events/s",
-            f"leadstream replay (parse + decide + write): median {med:,.0f} events/s"
-            f" over {len(self.replay_eps)} runs {[round(x) for x in self.replay_eps]}",
-            f"  including process start: median {statistics.median(self.wall_eps):,.0f} events/s",
-            f"  ratio to baseline: {med / self.baseline_eps:.2f}",
-            f"peak RSS of a replay process: {self.peak_rss_mb:,.0f} MiB",
-            f"engine state: {self.contacts:,} contacts, {self.bytes_per_contact:,.0f} bytes per contact"
-            " (all engine state / contacts, tracemalloc)",
-        ])
+        return "\n".join(
+            [
+                f"workload: {self.events:,} events (generated in {self.generate_s:.1f} s)",
+                f"raw baseline (JSON parse + validate only): {self.baseline_eps:,.0f} events/s",
+                f"leadstream replay (parse + decide + write): median {med:,.0f} events/s"
+                f" over {len(self.replay_eps)} runs {[round(x) for x in self.replay_eps]}",
+                f"  including process start: median {statistics.median(self.wall_eps):,.0f} events/s",
+                f"  ratio to baseline: {med / self.baseline_eps:.2f}",
+                f"peak RSS of a replay process: {self.peak_rss_mb:,.0f} MiB",
+                f"engine state: {self.contacts:,} contacts, {self.bytes_per_contact:,.0f} bytes per contact"
+                " (all engine state / contacts, tracemalloc)",
+            ]
+        )
 
 
 def _baseline(path: Path) -> float:
@@ -66,8 +68,12 @@ def _baseline(path: Path) -> float:
 def _replay_subprocess(path: Path, out: Path) -> tuple[float, float]:
     exe = Path(sys.executable).with_name("leadstream")
     start = time.perf_counter()
-    proc = subprocess.run([str(exe), "replay", "--input", str(path), "--output", str(out)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [str(exe), "replay", "--input", str(path), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - start
     summary = proc.stderr
     eps = float(summary.rsplit(",", 1)[1].split("events/s")[0].replace(",", "").strip())
@@ -96,7 +102,9 @@ def bench_replay(events: int, seed: int, runs: int, workdir: Path) -> ReplayBenc
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"workload-{events}-{seed}.jsonl"
     start = time.perf_counter()
-    cfg = WorkloadConfig(seed=seed, events=events, accounts=max(100, events // 70), contacts=max(1000, events // 7))
+    cfg = WorkloadConfig(
+        seed=seed, events=events, accounts=max(100, events // 70), contacts=max(1000, events // 7)
+    )
     count = write_jsonl(cfg, path)
     generated = time.perf_counter() - start
     baseline = _baseline(path)

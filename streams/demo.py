@@ -18,7 +18,7 @@ from leadstream.settings import Settings
 from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_NAME, STREAMS, Role
-from schemas.serde import decode_value, ValueFormat
+from schemas.serde import ValueFormat, decode_value
 from streams.kafka_io import avro_serde, consumer, producer
 from streams.pipeline import Pipeline
 from streams.workload import WorkloadConfig, generate
@@ -26,10 +26,16 @@ from streams.workload import WorkloadConfig, generate
 BAD_RECORDS: list[tuple[str, bytes]] = [
     ("web_visits", b'{"event_id": "bad-1", "visitor_id": "v-x", "url": "https://x.io/"}'),
     ("web_visits", b'{"event_id": "bad-2", "occurred_at": "yesterday", "visitor_id": "v", "url": "/"}'),
-    ("web_visits", b'{"event_id": "bad-3", "occurred_at": "2026-01-01T00:00:00Z", "visitor_id": 42,'
-                   b' "url": "https://x.io/", "duration_seconds": "long"}'),
-    ("form_fills", b'{"event_id": "bad-4", "occurred_at": "2026-01-01T00:00:00Z", "visitor_id": "v",'
-                   b' "email": "a@b.io", "form_type": "webinar"}'),
+    (
+        "web_visits",
+        b'{"event_id": "bad-3", "occurred_at": "2026-01-01T00:00:00Z", "visitor_id": 42,'
+        b' "url": "https://x.io/", "duration_seconds": "long"}',
+    ),
+    (
+        "form_fills",
+        b'{"event_id": "bad-4", "occurred_at": "2026-01-01T00:00:00Z", "visitor_id": "v",'
+        b' "email": "a@b.io", "form_type": "webinar"}',
+    ),
     ("crm_changes", b"\x00\x00\x00\x7f\xffnot avro at all"),
     ("web_visits", b"{not json"),
 ]
@@ -42,8 +48,12 @@ def produce_demo_events(settings: Settings, events: int, seed: int) -> int:
     prod = producer(settings)
     days = 5
     cfg = WorkloadConfig(
-        seed=seed, events=events, accounts=max(20, events // 80), contacts=max(200, events // 8),
-        start=datetime.now(UTC) - timedelta(days=days), days=days,
+        seed=seed,
+        events=events,
+        accounts=max(20, events // 80),
+        contacts=max(200, events // 8),
+        start=datetime.now(UTC) - timedelta(days=days),
+        days=days,
     )
     n = 0
     for stream, value in generate(cfg):
@@ -66,20 +76,28 @@ def produce_demo_events(settings: Settings, events: int, seed: int) -> int:
 
 def _line(record: models.Record) -> str | None:
     if isinstance(record, models.Mql):
-        who = record.email or record.contact_id if record.kind == "contact" else f"account {record.account_id}"
+        who = (
+            record.email or record.contact_id if record.kind == "contact" else f"account {record.account_id}"
+        )
         top = ", ".join(r.signal for r in record.reasons if not r.signal.startswith("fit:"))[:70]
         extra = " FAST-TRACK" if record.fast_track else ""
         if record.committee:
             extra = f" committee {len(record.committee.contacts)} ({', '.join(record.committee.departments)})"
-        return (f"[bold green]MQL[/] {record.priority} {record.kind:<7} {who}  fit {record.fit_score:g}"
-                f" intent {record.intent_score:.1f}{extra}  [dim]{top}[/]")
+        return (
+            f"[bold green]MQL[/] {record.priority} {record.kind:<7} {who}  fit {record.fit_score:g}"
+            f" intent {record.intent_score:.1f}{extra}  [dim]{top}[/]"
+        )
     if isinstance(record, models.Sla):
-        colour = {"breached": "red", "escalated": "red", "met": "green", "warning": "yellow"}.get(record.status, "cyan")
+        colour = {"breached": "red", "escalated": "red", "met": "green", "warning": "yellow"}.get(
+            record.status, "cyan"
+        )
         extra = f" in {record.response_seconds}s" if record.response_seconds is not None else ""
         if record.escalation_level:
             extra += f" level {record.escalation_level}"
-        return (f"[{colour}]SLA {record.status:<9}[/] {record.priority} {record.contact_id}"
-                f" deadline {record.deadline:%H:%M}{extra}")
+        return (
+            f"[{colour}]SLA {record.status:<9}[/] {record.priority} {record.contact_id}"
+            f" deadline {record.deadline:%H:%M}{extra}"
+        )
     if isinstance(record, models.Alert):
         return f"[magenta]ALERT {record.kind}[/] {record.channel}: {record.text}"
     if isinstance(record, models.DeadLetter):
@@ -87,11 +105,19 @@ def _line(record: models.Record) -> str | None:
     return None
 
 
-def run_demo(settings: Settings, rules: Rules, events: int = 3000, seed: int = 11,
-             idle_seconds: float = 4.0, console: Console | None = None) -> Counter[str]:
+def run_demo(
+    settings: Settings,
+    rules: Rules,
+    events: int = 3000,
+    seed: int = 11,
+    idle_seconds: float = 4.0,
+    console: Console | None = None,
+) -> Counter[str]:
     console = console or Console()
     produced = produce_demo_events(settings, events, seed)
-    console.print(f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics")
+    console.print(
+        f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics"
+    )
     pipeline = Pipeline(settings, rules, group_id=f"leadstream-demo-{int(time.time())}")
     outputs = {settings.topic(s.name): s for s in STREAMS if s.role in (Role.output, Role.dead_letter)}
     watcher = consumer(settings, f"leadstream-demo-watch-{int(time.time())}", outputs)

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from leadstream.settings import Settings
 from processors.clock import to_ms
 from processors.engine import Engine
 from processors.rules import Rules
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import INPUTS
 from schemas.validation import accept

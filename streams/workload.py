@@ -9,10 +9,10 @@ and sales moving leads through the funnel with disqualification reasons. Determi
 from __future__ import annotations
 
 import random
-from itertools import accumulate
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 import orjson
@@ -21,13 +21,29 @@ from schemas.catalog import BY_NAME
 
 SITE = "https://www.leadstream-demo.com"
 PATHS = [  # (path, weight)
-    ("/", 14), ("/blog/lead-scoring-101", 12), ("/blog/mql-vs-sql", 10), ("/docs/getting-started", 8),
-    ("/pricing", 9), ("/integrations/salesforce", 5), ("/integrations/hubspot", 3),
-    ("/customers/case-study-fintech", 5), ("/compare/vs-legacy-scoring", 4), ("/demo", 4),
-    ("/careers/sdr", 2), ("/about", 4),
+    ("/", 14),
+    ("/blog/lead-scoring-101", 12),
+    ("/blog/mql-vs-sql", 10),
+    ("/docs/getting-started", 8),
+    ("/pricing", 9),
+    ("/integrations/salesforce", 5),
+    ("/integrations/hubspot", 3),
+    ("/customers/case-study-fintech", 5),
+    ("/compare/vs-legacy-scoring", 4),
+    ("/demo", 4),
+    ("/careers/sdr", 2),
+    ("/about", 4),
 ]
-FORMS = [("content_download", 34), ("webinar_registration", 18), ("newsletter", 16), ("demo_request", 9),
-         ("contact_sales", 5), ("pricing_request", 4), ("trial_signup", 9), ("other", 5)]
+FORMS = [
+    ("content_download", 34),
+    ("webinar_registration", 18),
+    ("newsletter", 16),
+    ("demo_request", 9),
+    ("contact_sales", 5),
+    ("pricing_request", 4),
+    ("trial_signup", 9),
+    ("other", 5),
+]
 HAND_RAISERS = {"demo_request", "contact_sales", "pricing_request"}
 ICP_INDUSTRIES = ["software", "saas", "financial services", "manufacturing", "healthcare"]
 OTHER_INDUSTRIES = ["retail", "education", "government", "hospitality", "media"]
@@ -36,11 +52,26 @@ OTHER_COUNTRIES = ["BR", "IN", "JP", "MX", "ZA"]
 PERSONAL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com"]
 DEPARTMENTS = ["marketing", "sales", "engineering", "it", "finance", "operations", "hr", "product"]
 SENIORITY = [("intern", 3), ("individual", 35), ("manager", 30), ("director", 18), ("vp", 9), ("cxo", 5)]
-TITLE = {"intern": "{d} Intern", "individual": "{d} Specialist", "manager": "{d} Manager",
-         "director": "Director of {d}", "vp": "VP {d}", "cxo": "Chief {d} Officer"}
+TITLE = {
+    "intern": "{d} Intern",
+    "individual": "{d} Specialist",
+    "manager": "{d} Manager",
+    "director": "Director of {d}",
+    "vp": "VP {d}",
+    "cxo": "Chief {d} Officer",
+}
 SOURCES = [("google", 35), ("linkedin", 20), ("newsletter", 10), ("partner", 8), ("direct", 15), (None, 12)]
-REASONS = ["wrong_persona", "wrong_company_size", "invalid_data", "no_response", "no_current_need",
-           "competitor", "duplicate", "outside_territory", "other"]
+REASONS = [
+    "wrong_persona",
+    "wrong_company_size",
+    "invalid_data",
+    "no_response",
+    "no_current_need",
+    "competitor",
+    "duplicate",
+    "outside_territory",
+    "other",
+]
 DAY_S = 86_400
 
 
@@ -83,15 +114,23 @@ def _accounts(rng: random.Random, cfg: WorkloadConfig) -> list[_Account]:
     for i in range(cfg.accounts):
         icp = rng.random() < 0.6
         employees = int(rng.lognormvariate(5.5, 1.4)) + 5
-        out.append(_Account(f"acc-{i}", f"company{i}.com", {
-            "domain": f"company{i}.com", "name": f"Company {i}",
-            "employee_count": employees,
-            "industry": rng.choice(ICP_INDUSTRIES if icp else OTHER_INDUSTRIES),
-            "country": rng.choice(ICP_COUNTRIES if rng.random() < 0.85 else OTHER_COUNTRIES),
-            "territory": rng.choice(["na-east", "na-west", "emea", "apac"]),
-            "owner_id": f"rep-{i % 25:02d}",
-            "is_customer": rng.random() < 0.05, "is_competitor": rng.random() < 0.01,
-        }))
+        out.append(
+            _Account(
+                f"acc-{i}",
+                f"company{i}.com",
+                {
+                    "domain": f"company{i}.com",
+                    "name": f"Company {i}",
+                    "employee_count": employees,
+                    "industry": rng.choice(ICP_INDUSTRIES if icp else OTHER_INDUSTRIES),
+                    "country": rng.choice(ICP_COUNTRIES if rng.random() < 0.85 else OTHER_COUNTRIES),
+                    "territory": rng.choice(["na-east", "na-west", "emea", "apac"]),
+                    "owner_id": f"rep-{i % 25:02d}",
+                    "is_customer": rng.random() < 0.05,
+                    "is_competitor": rng.random() < 0.01,
+                },
+            )
+        )
     return out
 
 
@@ -109,8 +148,12 @@ def _contacts(rng: random.Random, cfg: WorkloadConfig, accounts: list[_Account])
             # mildly skewed: some accounts have many engaged people, most have a few
             account = accounts[int(len(accounts) * rng.random() ** 2)]
             email = f"person{n}@{account.domain}"
-        profile = {"department": dept, "seniority": seniority, "job_title": title,
-                   "country": account.fields["country"] if account else rng.choice(ICP_COUNTRIES)}
+        profile = {
+            "department": dept,
+            "seniority": seniority,
+            "job_title": title,
+            "country": account.fields["country"] if account else rng.choice(ICP_COUNTRIES),
+        }
         out.append(_Contact(n, account, email, account is not None and rng.random() < 0.6, profile))
     return out
 
@@ -147,8 +190,15 @@ def generate(cfg: WorkloadConfig) -> Iterator[tuple[str, dict]]:
         source = _pick(rng, SOURCES)
         views = min(budget, rng.randint(1, 6))
         for k in range(views):
-            add(t + k * rng.uniform(20, 240), "visit", visitor, c, rng.choices(path_names, cum_weights=path_cum)[0],
-                source if k == 0 else None, rng.randint(5, 400))
+            add(
+                t + k * rng.uniform(20, 240),
+                "visit",
+                visitor,
+                c,
+                rng.choices(path_names, cum_weights=path_cum)[0],
+                source if k == 0 else None,
+                rng.randint(5, 400),
+            )
         budget -= views
         if c is not None and budget > 0 and rng.random() < 0.3:
             budget -= _form_and_follow_up(rng, add, c, t + views * 200, source)
@@ -171,12 +221,16 @@ def _form_and_follow_up(rng: random.Random, add, c: _Contact, t: float, source: 
     if form_type in HAND_RAISERS and c.crm_known:
         if rng.random() < 0.5:  # half of hand-raisers get a rep within the hour, the rest later
             delay = rng.uniform(2, 50) * 60 if rng.random() < 0.6 else rng.uniform(2, 72) * 3600
-            add(t + delay, "activity", c, rng.choice(["call", "email", "meeting", "linkedin"]), "outbound", 10)
+            add(
+                t + delay, "activity", c, rng.choice(["call", "email", "meeting", "linkedin"]), "outbound", 10
+            )
             n += 1
         if rng.random() < 0.6:
             n += _funnel(rng, add, c, t + rng.uniform(1, 3) * DAY_S)
     elif c.crm_known and rng.random() < 0.05:
-        add(t + rng.uniform(1, 10) * DAY_S, "stage", c, rng.choice(["nurture", "recycled"]), "no_current_need")
+        add(
+            t + rng.uniform(1, 10) * DAY_S, "stage", c, rng.choice(["nurture", "recycled"]), "no_current_need"
+        )
         n += 1
     return n
 
@@ -204,11 +258,20 @@ def _render(i: int, when: datetime, kind: str, args: tuple, t: float) -> tuple[s
     at = when.isoformat()
     if kind == "visit":
         visitor, c, path, source, duration = args
-        value = {"event_id": f"w-{i}", "occurred_at": at, "visitor_id": visitor, "url": SITE + path,
-                 "session_id": f"s-{visitor}-{int(t // 1800)}", "duration_seconds": duration}
+        value = {
+            "event_id": f"w-{i}",
+            "occurred_at": at,
+            "visitor_id": visitor,
+            "url": SITE + path,
+            "session_id": f"s-{visitor}-{int(t // 1800)}",
+            "duration_seconds": duration,
+        }
         if source:
-            value.update(utm_source=source, utm_medium="cpc" if source == "google" else "social",
-                         utm_campaign=f"{source}-q1")
+            value.update(
+                utm_source=source,
+                utm_medium="cpc" if source == "google" else "social",
+                utm_campaign=f"{source}-q1",
+            )
         if c is not None and c.account is not None and i % 3 == 0:
             value["company_domain"] = c.account.domain
         if c is not None and c.crm_known and c.first_form_s is not None and t > c.first_form_s:
@@ -217,45 +280,80 @@ def _render(i: int, when: datetime, kind: str, args: tuple, t: float) -> tuple[s
     if kind == "form":
         c, form_type, source = args
         a = c.account.fields if c.account else {}
-        value = {"event_id": f"f-{i}", "occurred_at": at, "visitor_id": f"v-{c.n}", "email": c.email,
-                 "form_type": form_type, "first_name": f"First{c.n}", "last_name": f"Last{c.n}",
-                 "job_title": c.profile["job_title"], "country": c.profile["country"]}
+        value = {
+            "event_id": f"f-{i}",
+            "occurred_at": at,
+            "visitor_id": f"v-{c.n}",
+            "email": c.email,
+            "form_type": form_type,
+            "first_name": f"First{c.n}",
+            "last_name": f"Last{c.n}",
+            "job_title": c.profile["job_title"],
+            "country": c.profile["country"],
+        }
         if form_type in ("content_download", "webinar_registration"):
             value["asset"] = "The MQL playbook" if form_type == "content_download" else "Scoring live"
         if a:
-            value.update(company_name=a["name"], company_domain=a["domain"], industry=a["industry"],
-                         employee_count=a["employee_count"])
+            value.update(
+                company_name=a["name"],
+                company_domain=a["domain"],
+                industry=a["industry"],
+                employee_count=a["employee_count"],
+            )
         if source:
             value.update(utm_source=source, utm_campaign=f"{source}-q1")
         return "form_fills", value
     if kind == "account":
         (a,) = args
-        return "crm_changes", {"event_id": f"a-{i}", "occurred_at": at, "change_type": "account_upserted",
-                               "account_id": a.id, "fields": a.fields}
+        return "crm_changes", {
+            "event_id": f"a-{i}",
+            "occurred_at": at,
+            "change_type": "account_upserted",
+            "account_id": a.id,
+            "fields": a.fields,
+        }
     (c, *rest) = args
     base = {"occurred_at": at, "contact_id": f"c-{c.n}"}
     owner = c.account.fields["owner_id"] if c.account else "rep-00"
     if kind == "contact":
         fields = {"email": c.email, **c.profile, "owner_id": owner}
-        return "crm_changes", {"event_id": f"k-{i}", **base, "change_type": "contact_upserted",
-                               "account_id": c.account.id if c.account else None, "email": c.email,
-                               "fields": fields}
+        return "crm_changes", {
+            "event_id": f"k-{i}",
+            **base,
+            "change_type": "contact_upserted",
+            "account_id": c.account.id if c.account else None,
+            "email": c.email,
+            "fields": fields,
+        }
     if kind == "activity":
         activity, direction, minutes = rest
         actor = owner if direction == "outbound" else None
-        return "crm_changes", {"event_id": f"y-{i}", **base, "change_type": "activity_logged", "actor_id": actor,
-                               "fields": {"activity_type": activity, "direction": direction,
-                                          "duration_minutes": minutes}}
+        return "crm_changes", {
+            "event_id": f"y-{i}",
+            **base,
+            "change_type": "activity_logged",
+            "actor_id": actor,
+            "fields": {"activity_type": activity, "direction": direction, "duration_minutes": minutes},
+        }
     if kind == "stage":
         stage, reason = rest
         fields = {"stage": stage, **({"reason": reason} if reason else {})}
-        return "crm_changes", {"event_id": f"s-{i}", **base, "change_type": "stage_changed", "actor_id": owner,
-                               "fields": fields}
+        return "crm_changes", {
+            "event_id": f"s-{i}",
+            **base,
+            "change_type": "stage_changed",
+            "actor_id": owner,
+            "fields": fields,
+        }
     (amount,) = rest
-    return "crm_changes", {"event_id": f"o-{i}", **base, "change_type": "opportunity_upserted", "actor_id": owner,
-                           "account_id": c.account.id if c.account else None,
-                           "fields": {"opportunity_id": f"opp-{c.n}", "amount": amount, "currency": "USD",
-                                      "stage": "open"}}
+    return "crm_changes", {
+        "event_id": f"o-{i}",
+        **base,
+        "change_type": "opportunity_upserted",
+        "actor_id": owner,
+        "account_id": c.account.id if c.account else None,
+        "fields": {"opportunity_id": f"opp-{c.n}", "amount": amount, "currency": "USD", "stage": "open"},
+    }
 
 
 def write_jsonl(cfg: WorkloadConfig, path: Path) -> int:

@@ -24,12 +24,19 @@ def tune_gc() -> None:
 
 def replay(
     input: Annotated[Path, typer.Option("--input", "-i", help="JSONL history, one {topic, value} per line.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where every output event is written (JSONL).")],
-    rules: Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: shipped rules).")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where every output event is written (JSONL).")
+    ],
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rules YAML (default: shipped rules).")
+    ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option("--until", help="Advance the clock to this time at the end so pending SLA deadlines fire.",
-                     formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d"]),
+        typer.Option(
+            "--until",
+            help="Advance the clock to this time at the end so pending SLA deadlines fire.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d"],
+        ),
     ] = None,
 ) -> None:
     """Replay a file in event-time order; bad lines go to lead.deadletter, the run still exits 0."""

@@ -234,9 +234,7 @@ class ThresholdOverride(Strict):
             return False
         if self.min_employees is not None and (employees is None or employees < self.min_employees):
             return False
-        return not (
-            self.max_employees is not None and (employees is None or employees > self.max_employees)
-        )
+        return not (self.max_employees is not None and (employees is None or employees > self.max_employees))
 
 
 class ThresholdRules(Strict):
@@ -355,6 +353,4 @@ class Rules(Strict):
         for override in self.thresholds.overrides:
             if override.matches(employees, source):
                 return override
-        return ThresholdOverride(
-            segment="default", fit=self.thresholds.fit, intent=self.thresholds.intent
-        )
+        return ThresholdOverride(segment="default", fit=self.thresholds.fit, intent=self.thresholds.intent)

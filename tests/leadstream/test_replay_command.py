@@ -20,7 +20,9 @@ def _write(path: Path, lines: list) -> None:
             if isinstance(item, bytes):
                 fh.write(item + b"\n")
                 continue
-            topic = {"WebVisit": "web.visits", "FormFill": "form.fills"}.get(type(item).__name__, "crm.changes")
+            topic = {"WebVisit": "web.visits", "FormFill": "form.fills"}.get(
+                type(item).__name__, "crm.changes"
+            )
             fh.write(orjson.dumps({"topic": topic, "value": item.model_dump(mode="json")}) + b"\n")
 
 
@@ -31,15 +33,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_replay_writes_decisions_dead_letters_bad_lines_and_exits_zero(tmp_path: Path) -> None:
     history = tmp_path / "h.jsonl"
     out = tmp_path / "out.jsonl"
-    _write(history, [
-        contact(at(-1), "c-1", "dana@acme.io"),
-        b'{"topic": "web.visits", "value": {"event_id": "x", "visitor_id": "v"}}',
-        # deliberately out of event-time order: replay sorts
-        form(at(10), "v1", "dana@acme.io", "demo_request", **FIT),
-        visit(at(0), "v1", "/pricing"),
-        b"not json at all",
-        b'{"topic": "clicks", "value": {}}',
-    ])
+    _write(
+        history,
+        [
+            contact(at(-1), "c-1", "dana@acme.io"),
+            b'{"topic": "web.visits", "value": {"event_id": "x", "visitor_id": "v"}}',
+            # deliberately out of event-time order: replay sorts
+            form(at(10), "v1", "dana@acme.io", "demo_request", **FIT),
+            visit(at(0), "v1", "/pricing"),
+            b"not json at all",
+            b'{"topic": "clicks", "value": {}}',
+        ],
+    )
     result = _run("replay", "--input", str(history), "--output", str(out), "--until", "2026-03-05T00:00:00Z")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -69,7 +74,9 @@ def test_run_failures_exit_non_zero(tmp_path: Path) -> None:
     bad_rules.write_text("version: x\n")
     history = tmp_path / "h.jsonl"
     history.write_text("")
-    result = _run("replay", "--input", str(history), "--output", str(tmp_path / "o.jsonl"), "--rules", str(bad_rules))
+    result = _run(
+        "replay", "--input", str(history), "--output", str(tmp_path / "o.jsonl"), "--rules", str(bad_rules)
+    )
     assert result.returncode != 0 and "window_days" in result.stderr
 
 

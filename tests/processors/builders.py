@@ -22,18 +22,29 @@ def _eid(prefix: str, event_id: str | None) -> str:
 
 def visit(when: datetime, visitor: str, path: str, event_id: str | None = None, **kw: Any) -> WebVisit:
     return WebVisit(
-        event_id=_eid("w", event_id), occurred_at=when, visitor_id=visitor,
-        url=f"https://www.example-vendor.com{path}", **kw,
+        event_id=_eid("w", event_id),
+        occurred_at=when,
+        visitor_id=visitor,
+        url=f"https://www.example-vendor.com{path}",
+        **kw,
     )
 
 
 def form(
-    when: datetime, visitor: str, email: str, form_type: str = "content_download",
-    event_id: str | None = None, **kw: Any,
+    when: datetime,
+    visitor: str,
+    email: str,
+    form_type: str = "content_download",
+    event_id: str | None = None,
+    **kw: Any,
 ) -> FormFill:
     return FormFill(
-        event_id=_eid("f", event_id), occurred_at=when, visitor_id=visitor, email=email,
-        form_type=form_type, **kw,
+        event_id=_eid("f", event_id),
+        occurred_at=when,
+        visitor_id=visitor,
+        email=email,
+        form_type=form_type,
+        **kw,
     )
 
 
@@ -42,34 +53,72 @@ def crm(when: datetime, change_type: str, event_id: str | None = None, **kw: Any
 
 
 def account(when: datetime, account_id: str, domain: str, **fields: Any) -> CrmChange:
-    defaults = {"name": account_id.title(), "employee_count": 400, "industry": "software",
-                "country": "US", "owner_id": "rep-1"}
-    return crm(when, "account_upserted", account_id=account_id,
-               fields={"domain": domain, **defaults, **fields})
+    defaults = {
+        "name": account_id.title(),
+        "employee_count": 400,
+        "industry": "software",
+        "country": "US",
+        "owner_id": "rep-1",
+    }
+    return crm(
+        when, "account_upserted", account_id=account_id, fields={"domain": domain, **defaults, **fields}
+    )
 
 
-def contact(when: datetime, contact_id: str, email: str, account_id: str | None = None, **fields: Any) -> CrmChange:
-    defaults = {"job_title": "Marketing Manager", "department": "marketing",
-                "seniority": "manager", "country": "US", "owner_id": "rep-1"}
-    return crm(when, "contact_upserted", contact_id=contact_id, account_id=account_id, email=email,
-               fields={"email": email, **defaults, **fields})
+def contact(
+    when: datetime, contact_id: str, email: str, account_id: str | None = None, **fields: Any
+) -> CrmChange:
+    defaults = {
+        "job_title": "Marketing Manager",
+        "department": "marketing",
+        "seniority": "manager",
+        "country": "US",
+        "owner_id": "rep-1",
+    }
+    return crm(
+        when,
+        "contact_upserted",
+        contact_id=contact_id,
+        account_id=account_id,
+        email=email,
+        fields={"email": email, **defaults, **fields},
+    )
 
 
-def activity(when: datetime, contact_id: str, activity_type: str, direction: str = "outbound",
-             actor: str | None = "rep-1", **fields: Any) -> CrmChange:
-    return crm(when, "activity_logged", contact_id=contact_id, actor_id=actor,
-               fields={"activity_type": activity_type, "direction": direction, **fields})
+def activity(
+    when: datetime,
+    contact_id: str,
+    activity_type: str,
+    direction: str = "outbound",
+    actor: str | None = "rep-1",
+    **fields: Any,
+) -> CrmChange:
+    return crm(
+        when,
+        "activity_logged",
+        contact_id=contact_id,
+        actor_id=actor,
+        fields={"activity_type": activity_type, "direction": direction, **fields},
+    )
 
 
-def stage(when: datetime, contact_id: str, to: str, reason: str | None = None, actor: str = "rep-1") -> CrmChange:
+def stage(
+    when: datetime, contact_id: str, to: str, reason: str | None = None, actor: str = "rep-1"
+) -> CrmChange:
     fields: dict[str, Any] = {"stage": to}
     if reason:
         fields["reason"] = reason
     return crm(when, "stage_changed", contact_id=contact_id, actor_id=actor, fields=fields)
 
 
-FIT = {"job_title": "Director of Marketing", "company_name": "Acme", "company_domain": "acme.io",
-       "industry": "software", "country": "US", "employee_count": 400}
+FIT = {
+    "job_title": "Director of Marketing",
+    "company_name": "Acme",
+    "company_domain": "acme.io",
+    "industry": "software",
+    "country": "US",
+    "employee_count": 400,
+}
 
 
 def of(kind: type, records: list) -> list:

@@ -34,7 +34,11 @@ def test_fit_contact_with_intent_qualifies_once_both_thresholds_are_met(engine: 
 
 def test_activity_alone_never_qualifies(engine: Engine) -> None:
     no_fit = {"job_title": "Marketing Manager", "company_name": "Tiny", "employee_count": 12}
-    events = [*_browse("v1"), *_browse("v1", day=1), form(at(10), "v1", "x@tiny.io", "trial_signup", **no_fit)]
+    events = [
+        *_browse("v1"),
+        *_browse("v1", day=1),
+        form(at(10), "v1", "x@tiny.io", "trial_signup", **no_fit),
+    ]
     events += [visit(at(30 + i, days=2), "v1", "/demo") for i in range(2)]
     assert of(Mql, engine.run(events)) == []
 
@@ -48,8 +52,11 @@ def test_one_content_download_from_a_fit_contact_is_not_an_mql(engine: Engine) -
 
 
 def _heavy_intent(visitor: str, email: str, **profile) -> list:
-    return [*_browse(visitor), form(at(10), visitor, email, "trial_signup", **profile),
-            form(at(11), visitor, email, "demo_request", **profile)]
+    return [
+        *_browse(visitor),
+        form(at(10), visitor, email, "trial_signup", **profile),
+        form(at(11), visitor, email, "demo_request", **profile),
+    ]
 
 
 def test_personal_email_cannot_qualify_on_activity(engine: Engine) -> None:
@@ -62,8 +69,10 @@ def test_student_title_cannot_qualify_on_activity(engine: Engine) -> None:
 
 
 def test_competitor_account_cannot_qualify(engine: Engine) -> None:
-    events = [account(at(-60), "acc-rival", "rival.io", is_competitor=True),
-              *_heavy_intent("v1", "spy@rival.io", **{**FIT, "company_domain": "rival.io"})]
+    events = [
+        account(at(-60), "acc-rival", "rival.io", is_competitor=True),
+        *_heavy_intent("v1", "spy@rival.io", **{**FIT, "company_domain": "rival.io"}),
+    ]
     assert of(Mql, engine.run(events)) == []
 
 
@@ -87,9 +96,11 @@ def test_careers_visits_are_negative_intent(rules) -> None:
 
 
 def test_customer_buying_activity_raises_expansion_alert_not_mql(engine: Engine) -> None:
-    events = [account(at(-60), "acc-cust", "cust.io", is_customer=True, owner_id="rep-9"),
-              *_heavy_intent("v1", "buyer@cust.io", **{**FIT, "company_domain": "cust.io"}),
-              visit(at(60), "v1", "/pricing")]
+    events = [
+        account(at(-60), "acc-cust", "cust.io", is_customer=True, owner_id="rep-9"),
+        *_heavy_intent("v1", "buyer@cust.io", **{**FIT, "company_domain": "cust.io"}),
+        visit(at(60), "v1", "/pricing"),
+    ]
     out = engine.run(events)
     assert of(Mql, out) == []
     alerts = of(Alert, out)
@@ -118,10 +129,16 @@ def test_demo_request_from_unfit_contact_is_not_fast_tracked(engine: Engine) -> 
 
 def _webinar_intent(rules, minutes: float | None) -> float:
     eng = Engine(rules)
-    events = [contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "webinar_registration", **FIT)]
+    events = [
+        contact(at(-1), "c-1", "dana@acme.io"),
+        form(at(0), "v1", "dana@acme.io", "webinar_registration", **FIT),
+    ]
     if minutes is not None:
-        events.append(activity(at(60), "c-1", "webinar_attended", direction="inbound", actor=None,
-                               duration_minutes=minutes))
+        events.append(
+            activity(
+                at(60), "c-1", "webinar_attended", direction="inbound", actor=None, duration_minutes=minutes
+            )
+        )
     eng.run(events)
     c = eng.store.contacts[eng.store.crm_ids["c-1"]]
     return sum(s[2] for s in c.window)
@@ -159,7 +176,10 @@ def test_intent_decays_between_two_evaluations(engine: Engine) -> None:
     c = engine.store.contacts[engine.store.emails["a@tiny.io"]]
     from processors.intent import scored
 
-    now, later = scored(c.window, ms(at(2)), 0, engine.rules)[0], scored(c.window, ms(at(0, days=10)), 0, engine.rules)[0]
+    now, later = (
+        scored(c.window, ms(at(2)), 0, engine.rules)[0],
+        scored(c.window, ms(at(0, days=10)), 0, engine.rules)[0],
+    )
     assert later < now
 
 
@@ -167,7 +187,9 @@ def test_intent_decays_between_two_evaluations(engine: Engine) -> None:
 
 
 def test_repeated_identical_actions_are_capped_per_signal_per_day(engine: Engine) -> None:
-    events = [visit(at(i), "v1", "/pricing") for i in range(25)] + [form(at(30), "v1", "a@tiny.io", "newsletter")]
+    events = [visit(at(i), "v1", "/pricing") for i in range(25)] + [
+        form(at(30), "v1", "a@tiny.io", "newsletter")
+    ]
     events += [visit(at(i, days=1), "v1", "/pricing") for i in range(5)]
     engine.run(events)
     c = engine.store.contacts[engine.store.emails["a@tiny.io"]]
@@ -192,8 +214,12 @@ def test_anonymous_visits_count_once_the_visitor_is_identified(rules) -> None:
 
 def _member(i: int, dept: str, day: float, domain: str = "acme.io") -> list:
     email = f"m{i}@{domain}"
-    return [contact(at(-90), f"c-{i}", email, department=dept, job_title=f"{dept} analyst", seniority="individual"),
-            visit(at(i, days=day), f"v{i}", "/pricing", contact_id=f"c-{i}")]
+    return [
+        contact(
+            at(-90), f"c-{i}", email, department=dept, job_title=f"{dept} analyst", seniority="individual"
+        ),
+        visit(at(i, days=day), f"v{i}", "/pricing", contact_id=f"c-{i}"),
+    ]
 
 
 def test_three_contacts_from_two_departments_make_an_account_mql(engine: Engine) -> None:
@@ -208,7 +234,12 @@ def test_three_contacts_from_two_departments_make_an_account_mql(engine: Engine)
 
 
 def test_committee_needs_two_departments(engine: Engine) -> None:
-    events = [account(at(-100), "acc-1", "acme.io")] + _member(1, "it", 0) + _member(2, "it", 1) + _member(3, "it", 2)
+    events = (
+        [account(at(-100), "acc-1", "acme.io")]
+        + _member(1, "it", 0)
+        + _member(2, "it", 1)
+        + _member(3, "it", 2)
+    )
     assert of(Mql, engine.run(events)) == []
 
 
@@ -221,7 +252,9 @@ def test_committee_members_must_engage_within_30_days(engine: Engine) -> None:
 def test_at_most_one_account_mql_per_30_days(engine: Engine) -> None:
     events = [account(at(-100), "acc-1", "acme.io")]
     events += _member(1, "it", 0) + _member(2, "finance", 1) + _member(3, "it", 2) + _member(4, "sales", 3)
-    events += [visit(at(0, days=10 + d), f"v{i}", "/demo", contact_id=f"c-{i}") for d in (0, 1) for i in (1, 2, 3)]
+    events += [
+        visit(at(0, days=10 + d), f"v{i}", "/demo", contact_id=f"c-{i}") for d in (0, 1) for i in (1, 2, 3)
+    ]
     out = engine.run(events)
     assert len([m for m in of(Mql, out) if m.kind == "account"]) == 1
     events2 = [visit(at(i, days=45), f"v{i}", "/pricing", contact_id=f"c-{i}") for i in (1, 2, 3)]
@@ -229,8 +262,11 @@ def test_at_most_one_account_mql_per_30_days(engine: Engine) -> None:
 
 
 def test_contacts_join_by_crm_account_id_before_email_domain(engine: Engine) -> None:
-    events = [account(at(-100), "acc-1", "acme.io"), account(at(-100), "acc-2", "acme-group.com"),
-              contact(at(-90), "c-1", "x@acme-group.com", account_id="acc-1")]
+    events = [
+        account(at(-100), "acc-1", "acme.io"),
+        account(at(-100), "acc-2", "acme-group.com"),
+        contact(at(-90), "c-1", "x@acme-group.com", account_id="acc-1"),
+    ]
     engine.run(events)
     c = engine.store.contacts[engine.store.crm_ids["c-1"]]
     assert engine.identity.account_of(c).account_id == "acc-1"
@@ -248,18 +284,32 @@ def test_personal_domains_never_join_an_account(engine: Engine) -> None:
 def test_contact_qualifies_once_per_cycle_and_again_after_recycle(engine: Engine) -> None:
     first = engine.run([contact(at(-1), "c-1", "dana@acme.io"), *_heavy_intent("v1", "dana@acme.io", **FIT)])
     assert len(of(Mql, first)) == 1
-    more = engine.run([visit(at(0, days=1), "v1", "/pricing"), form(at(5, days=1), "v1", "dana@acme.io", "demo_request", **FIT)])
+    more = engine.run(
+        [
+            visit(at(0, days=1), "v1", "/pricing"),
+            form(at(5, days=1), "v1", "dana@acme.io", "demo_request", **FIT),
+        ]
+    )
     assert of(Mql, more) == []
     recycled = engine.run([stage(at(0, days=5), "c-1", "recycled", reason="no_current_need")])
     assert [(lc.from_stage, lc.to_stage) for lc in of(Lifecycle, recycled)] == [("mql", "recycled")]
-    again = engine.run([*_browse("v1", day=40), form(at(10, days=40), "v1", "dana@acme.io", "trial_signup", **FIT)])
+    again = engine.run(
+        [*_browse("v1", day=40), form(at(10, days=40), "v1", "dana@acme.io", "trial_signup", **FIT)]
+    )
     assert len(of(Mql, again)) == 1
 
 
 def test_disqualified_contact_does_not_requalify(engine: Engine) -> None:
-    engine.run([contact(at(-1), "c-1", "dana@acme.io"), *_heavy_intent("v1", "dana@acme.io", **FIT),
-                stage(at(0, days=1), "c-1", "disqualified", reason="wrong_persona")])
-    later = engine.run([*_browse("v1", day=10), form(at(10, days=10), "v1", "dana@acme.io", "demo_request", **FIT)])
+    engine.run(
+        [
+            contact(at(-1), "c-1", "dana@acme.io"),
+            *_heavy_intent("v1", "dana@acme.io", **FIT),
+            stage(at(0, days=1), "c-1", "disqualified", reason="wrong_persona"),
+        ]
+    )
+    later = engine.run(
+        [*_browse("v1", day=10), form(at(10, days=10), "v1", "dana@acme.io", "demo_request", **FIT)]
+    )
     assert of(Mql, later) == []
 
 
@@ -267,7 +317,9 @@ def test_disqualified_contact_does_not_requalify(engine: Engine) -> None:
 
 
 def _fast_track(engine: Engine) -> Mql:
-    out = engine.run([contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)])
+    out = engine.run(
+        [contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)]
+    )
     return of(Mql, out)[0]
 
 
@@ -314,7 +366,9 @@ def test_mql_lists_evidence_thresholds_and_rules_version(engine: Engine) -> None
     event_ids = {r.event_id for r in mql.reasons}
     assert {e.event_id for e in events} <= event_ids
     assert sum(r.points for r in mql.reasons if r.signal.startswith("fit:")) == mql.fit_score
-    assert abs(sum(r.points for r in mql.reasons if not r.signal.startswith("fit:")) - mql.intent_score) < 0.01
+    assert (
+        abs(sum(r.points for r in mql.reasons if not r.signal.startswith("fit:")) - mql.intent_score) < 0.01
+    )
     assert mql.rules_version == engine.rules.version and mql.thresholds.window_days == 30
 
 

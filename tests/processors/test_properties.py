@@ -16,7 +16,16 @@ from schemas.models import Mql, Sla
 from tests.processors.builders import FIT, account, activity, at, contact, form, ms, of, stage, visit
 
 RULES = load_rules()
-PATHS = ["/pricing", "/demo", "/compare/vs-x", "/integrations/a", "/customers/x", "/blog/y", "/careers/z", "/"]
+PATHS = [
+    "/pricing",
+    "/demo",
+    "/compare/vs-x",
+    "/integrations/a",
+    "/customers/x",
+    "/blog/y",
+    "/careers/z",
+    "/",
+]
 FORMS = ["demo_request", "trial_signup", "content_download", "webinar_registration", "newsletter"]
 EMAILS = ["a@acme.io", "b@acme.io", "c@acme.io", "d@gmail.com", "e@other.org"]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -28,8 +37,10 @@ def histories(draw: st.DrawFn) -> list:
     n = draw(st.integers(min_value=1, max_value=40))
     minutes = sorted(draw(st.lists(st.integers(0, 60 * 24 * 45), min_size=n, max_size=n)))
     events = [account(at(-200), "acc-1", "acme.io", event_id="acc-1")]
-    events += [contact(at(-190), f"c-{i}", EMAILS[i], department=d, event_id=f"ct-{i}")
-               for i, d in ((0, "it"), (1, "finance"), (2, "sales"))]
+    events += [
+        contact(at(-190), f"c-{i}", EMAILS[i], department=d, event_id=f"ct-{i}")
+        for i, d in ((0, "it"), (1, "finance"), (2, "sales"))
+    ]
     for i, m in enumerate(minutes):
         when = at(m)
         who = draw(st.integers(0, 4))
@@ -39,10 +50,19 @@ def histories(draw: st.DrawFn) -> list:
             known = {"contact_id": f"c-{who}"} if who < 3 and draw(st.booleans()) else {}
             events.append(visit(when, f"v{who}", draw(st.sampled_from(PATHS)), event_id=eid, **known))
         elif kind == "form":
-            events.append(form(when, f"v{who}", EMAILS[who], draw(st.sampled_from(FORMS)), event_id=eid, **FIT))
+            events.append(
+                form(when, f"v{who}", EMAILS[who], draw(st.sampled_from(FORMS)), event_id=eid, **FIT)
+            )
         elif kind == "activity" and who < 3:
-            events.append(activity(when, f"c-{who}", draw(st.sampled_from(["call", "email", "webinar_attended"])),
-                                   event_id=eid, duration_minutes=30))
+            events.append(
+                activity(
+                    when,
+                    f"c-{who}",
+                    draw(st.sampled_from(["call", "email", "webinar_attended"])),
+                    event_id=eid,
+                    duration_minutes=30,
+                )
+            )
         elif who < 3:
             to = draw(st.sampled_from(["sal", "recycled", "nurture", "disqualified"]))
             events.append(stage(when, f"c-{who}", to, reason="other"))
@@ -107,14 +127,22 @@ def test_decay_never_raises_a_score(signals: list, t1: int, t2: int) -> None:
 
 
 @SETTINGS
-@given(st.integers(0, 7 * 24 * 3600), st.sampled_from(["demo_request", "content_download"]),
-       st.integers(-120, 120))
+@given(
+    st.integers(0, 7 * 24 * 3600),
+    st.sampled_from(["demo_request", "content_download"]),
+    st.integers(-120, 120),
+)
 def test_sla_deadlines_are_exact_to_the_second(offset_s: int, form_type: str, respond_delta_s: int) -> None:
     engine = Engine(RULES)
     start = at(0) + timedelta(seconds=offset_s)
-    events = [contact(at(-10), "c-1", "a@acme.io"), *[visit(start - timedelta(minutes=3 - i), "v1", p)
-              for i, p in enumerate(["/pricing", "/compare/x", "/integrations/y"])],
-              form(start, "v1", "a@acme.io", form_type, **FIT)]
+    events = [
+        contact(at(-10), "c-1", "a@acme.io"),
+        *[
+            visit(start - timedelta(minutes=3 - i), "v1", p)
+            for i, p in enumerate(["/pricing", "/compare/x", "/integrations/y"])
+        ],
+        form(start, "v1", "a@acme.io", form_type, **FIT),
+    ]
     out = engine.run(events)
     [started] = [s for s in of(Sla, out) if s.status == "started"]
     [mql] = of(Mql, out)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import types
 import typing
 from datetime import datetime
@@ -38,7 +40,7 @@ def _check_type(avro_type: object, annotation: object, where: str) -> None:
         py = [a for a in _args(annotation) if a is not type(None)]
         assert "null" in avro_type and type(None) in _args(annotation), f"{where}: optionality differs"
         if len(non_null) == 1:
-            _check_type(non_null[0], py[0] if len(py) == 1 else typing.Union[tuple(py)], where)
+            _check_type(non_null[0], py[0] if len(py) == 1 else functools.reduce(operator.or_, py), where)
         return
     if isinstance(avro_type, str):
         if avro_type in PRIMITIVES:

@@ -16,8 +16,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 def test_demo_shows_mqls_sla_events_and_dead_letters(kafka_settings: Settings) -> None:
     screen = io.StringIO()
-    counts = run_demo(kafka_settings, load_rules(), events=1500, seed=3, idle_seconds=3,
-                      console=Console(file=screen, width=200))
+    counts = run_demo(
+        kafka_settings,
+        load_rules(),
+        events=1500,
+        seed=3,
+        idle_seconds=3,
+        console=Console(file=screen, width=200),
+    )
     text = screen.getvalue()
     assert counts[kafka_settings.topic("deadletter")] == len(BAD_RECORDS)
     assert counts[kafka_settings.topic("mql")] > 0 and "MQL" in text

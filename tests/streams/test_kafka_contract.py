@@ -98,17 +98,37 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settin
         form(at(1), "v1", "dana@acme.io", "demo_request", **FIT),
     ]
     bad = {
-        "missing required field": ("web_visits", b'{"event_id": "b1", "visitor_id": "v", "url": "https://x.io/"}', "occurred_at"),
-        "wrong type": ("web_visits", b'{"event_id": "b2", "occurred_at": "2026-03-02T09:00:00Z", "visitor_id": "v", "url": "/x", "duration_seconds": "long"}', "duration_seconds"),
-        "unparsable time": ("web_visits", b'{"event_id": "b3", "occurred_at": "last tuesday", "visitor_id": "v", "url": "/x"}', "occurred_at"),
-        "unknown enum (JSON)": ("form_fills", b'{"event_id": "b4", "occurred_at": "2026-03-02T09:00:00Z", "visitor_id": "v", "email": "a@b.io", "form_type": "webinar"}', "form_type"),
+        "missing required field": (
+            "web_visits",
+            b'{"event_id": "b1", "visitor_id": "v", "url": "https://x.io/"}',
+            "occurred_at",
+        ),
+        "wrong type": (
+            "web_visits",
+            b'{"event_id": "b2", "occurred_at": "2026-03-02T09:00:00Z", "visitor_id": "v",'
+            b' "url": "/x", "duration_seconds": "long"}',
+            "duration_seconds",
+        ),
+        "unparsable time": (
+            "web_visits",
+            b'{"event_id": "b3", "occurred_at": "last tuesday", "visitor_id": "v", "url": "/x"}',
+            "occurred_at",
+        ),
+        "unknown enum (JSON)": (
+            "form_fills",
+            b'{"event_id": "b4", "occurred_at": "2026-03-02T09:00:00Z", "visitor_id": "v",'
+            b' "email": "a@b.io", "form_type": "webinar"}',
+            "form_type",
+        ),
         "unknown enum (Avro)": ("form_fills", unknown_enum_avro, "partner_intro"),
         "undecodable bytes": ("crm_changes", b"\x00\x00\x00\x7f\xffgarbage", "schema id"),
         "not JSON": ("web_visits", b"{oops", "invalid JSON"),
     }
     producer = Producer(s.kafka_config())
     for record in good:
-        stream = {models.WebVisit: "web_visits", models.FormFill: "form_fills"}.get(type(record), "crm_changes")
+        stream = {models.WebVisit: "web_visits", models.FormFill: "form_fills"}.get(
+            type(record), "crm_changes"
+        )
         topic = s.topic(stream)
         producer.produce(topic, serde.encode(topic, record), key=b"k")
     for stream, raw, _ in bad.values():

@@ -38,13 +38,23 @@ def test_history_has_the_cases_the_rules_care_about() -> None:
     assert {f["stage"] for f in stages} >= {"sal", "sql", "opportunity", "disqualified"}
     assert all(f.get("reason") for f in stages if f["stage"] in ("disqualified", "recycled", "lost"))
     forms = [v for s, v in events if s == "form_fills"]
-    assert any(v["email"].endswith("@gmail.com") or "@" in v["email"] and "company" not in v["email"] for v in forms)
+    assert any(
+        v["email"].endswith("@gmail.com") or "@" in v["email"] and "company" not in v["email"] for v in forms
+    )
     first_form = {}
     for s, v in events:
         if s == "form_fills":
             first_form.setdefault(v["visitor_id"], v["occurred_at"])
-    anonymous_before = [v for s, v in events if s == "web_visits" and v["visitor_id"] in first_form
-                        and v["occurred_at"] < first_form[v["visitor_id"]] and "contact_id" not in v]
+    anonymous_before = [
+        v
+        for s, v in events
+        if s == "web_visits"
+        and v["visitor_id"] in first_form
+        and v["occurred_at"] < first_form[v["visitor_id"]]
+        and "contact_id" not in v
+    ]
     assert anonymous_before, "some identified visitors browsed anonymously first"
-    accounts = [v["fields"] for s, v in events if s == "crm_changes" and v["change_type"] == "account_upserted"]
+    accounts = [
+        v["fields"] for s, v in events if s == "crm_changes" and v["change_type"] == "account_upserted"
+    ]
     assert any(a["is_customer"] for a in accounts) and any(a["employee_count"] < 50 for a in accounts)
