@@ -26,6 +26,8 @@ from schemas.models import (
     Reason,
     Record,
     Sla,
+    SlaStatus,
+    Stage,
     Thresholds,
 )
 
@@ -191,13 +193,18 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
             return []
     elif _cooling_down(account.last_mql_ms, at, cm.cooldown_days):
         return []
-    horizon = at - cm.window_days * DAY_MS
-    members = {k: m for k, m in account.members.items() if m.at_ms > horizon}
-    if len(members) < cm.min_contacts:
+    # prune_members left only engagements inside the committee window (members are kept in
+    # engagement order); stop counting departments as soon as there are enough.
+    members = account.members
+    seen: set[str] = set()
+    for m in members.values():
+        if m.department:
+            seen.add(m.department)
+            if len(seen) >= cm.min_departments:
+                break
+    if len(seen) < cm.min_departments:
         return []
     departments = sorted({m.department for m in members.values() if m.department})
-    if len(departments) < cm.min_departments:
-        return []
     contact_ids = sorted(
         (engine.store.contacts[k].contact_id if k in engine.store.contacts else k) for k in members
     )
@@ -319,8 +326,8 @@ def _transition(
         transition_id=stable_id("lc", contact.key, event_id, to_stage),
         contact_id=contact.contact_id,
         account_id=account.account_id if account else contact.account_id,
-        from_stage=contact.stage,
-        to_stage=to_stage,
+        from_stage=Stage(contact.stage),
+        to_stage=Stage(to_stage),
         occurred_at=from_ms(at),
         reason=reason,
         actor_id=actor_id,
@@ -377,11 +384,11 @@ def _sla_record(contact: ContactState, account: AccountState | None, status: str
     assert clock is not None
     return Sla(
         sla_id=clock.sla_id,
-        status=status,
+        status=SlaStatus(status),
         contact_id=contact.contact_id,
         account_id=account.account_id if account else contact.account_id,
         mql_id=clock.mql_id,
-        priority=clock.priority,
+        priority=Priority(clock.priority),
         started_at=from_ms(clock.started_ms),
         deadline=from_ms(clock.deadline_ms),
         occurred_at=from_ms(at),

@@ -12,7 +12,17 @@ FitReason = tuple[str, float, str]  # (signal, points, event_id)
 
 
 def department_of(contact: ContactState, rules: Rules) -> str | None:
-    """CRM department when set, else the first department whose title pattern matches."""
+    """CRM department when set, else the first department whose title pattern matches.
+
+    Read from the fit cache when it is fresh: this runs on every engagement with an account.
+    """
+    cached = contact.fit_cache
+    if cached is not None:
+        return cached[3]
+    return _department(contact, rules)
+
+
+def _department(contact: ContactState, rules: Rules) -> str | None:
     dept = contact.value("department")
     if dept:
         return str(dept).strip().lower()
@@ -45,7 +55,7 @@ def score_fit(
         return cached[1], cached[2]
     reasons = _fit_reasons(contact, account, rules)
     score = float(sum(points for _, points, _ in reasons))
-    contact.fit_cache = (version, score, reasons)
+    contact.fit_cache = (version, score, reasons, _department(contact, rules))
     return score, reasons
 
 
@@ -93,7 +103,7 @@ def _person_reasons(contact: ContactState, rules: Rules) -> list[FitReason]:
     if level is not None:
         out.append((f"fit:seniority:{level[0].level}", level[0].points, level[1]))
 
-    dept = department_of(contact, rules)
+    dept = _department(contact, rules)
     if dept and dept in fit.departments.points:
         source = contact.profile.get("department") or title
         out.append((f"fit:department:{dept}", fit.departments.points[dept], source[1] if source else ""))

@@ -53,7 +53,7 @@ class ContactState:
     owner_id: str | None = None
     sla: SlaClock | None = None
     updated_ms: int = 0
-    fit_cache: tuple[Any, ...] | None = None  # (account_version, score, reasons); derived
+    fit_cache: tuple[Any, ...] | None = None  # (account_version, score, reasons, department); derived
 
     @property
     def contact_id(self) -> str:

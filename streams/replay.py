@@ -60,6 +60,25 @@ def topic_map(topics: dict[str, str] | None = None) -> dict[str, StreamSpec]:
     return {topics.get(s.name, s.default_topic): s for s in INPUTS}
 
 
+_TIME_KEY = b'"occurred_at"'
+
+
+def _scan_time(line: bytes) -> int | None:
+    """occurred_at read straight from the bytes (no JSON parse); None when it is not simple."""
+    i = line.find(_TIME_KEY)
+    if i < 0 or line.find(_TIME_KEY, i + 1) >= 0:
+        return None
+    start = line.find(b'"', i + len(_TIME_KEY))
+    end = line.find(b'"', start + 1)
+    if start < 0 or end < 0 or line[i + len(_TIME_KEY) : start].strip(b" :") != b"":
+        return None
+    try:
+        at = datetime.fromisoformat(line[start + 1 : end].decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return to_ms(at) if at.tzinfo is not None else None
+
+
 def _event_time(value: dict[str, Any]) -> int:
     raw = value.get("occurred_at")
     if not isinstance(raw, str):
@@ -72,45 +91,51 @@ def _event_time(value: dict[str, Any]) -> int:
 
 
 class LineReader:
-    """Reads a JSONL history: envelope errors become dead letters, events come out in time order."""
+    """Reads a JSONL history: lines come out in event-time order, each as an event or a dead letter."""
 
     def __init__(self, inputs: dict[str, StreamSpec], source_name: str = "file") -> None:
         self.inputs = inputs
         self.source_name = source_name
-        self.dead: list[models.DeadLetter] = []
         self.lines = 0
 
-    def _envelope(self, n: int, line: bytes) -> tuple[StreamSpec, dict[str, Any]] | None:
+    def _envelope(self, n: int, line: bytes) -> tuple[StreamSpec, dict[str, Any]] | models.DeadLetter:
         try:
             envelope = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            self.dead.append(dead_letter(self.source_name, f"line {n}", f"invalid JSON: {exc}", line))
-            return None
+            return dead_letter(self.source_name, f"line {n}", f"invalid JSON: {exc}", line)
         topic = envelope.get("topic") if isinstance(envelope, dict) else None
         spec = self.inputs.get(topic) if isinstance(topic, str) else None
         if spec is None:
             known = ", ".join(sorted(self.inputs))
             error = f"unknown or missing topic {topic!r} (expected one of {known})"
-            self.dead.append(dead_letter(str(topic or self.source_name), f"line {n}", error, line))
-            return None
+            return dead_letter(str(topic or self.source_name), f"line {n}", error, line)
         value = envelope.get("value")
         if not isinstance(value, dict):
             error = f"value must be a JSON object, got {type(value).__name__}"
-            self.dead.append(dead_letter(topic, f"line {n}", error, line))
-            return None
+            return dead_letter(topic, f"line {n}", error, line)
         return spec, value
 
     def index(self, lines: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
-        """Pass 1: (event time, line number, raw line), sorted by time then file order."""
+        """Pass 1: (event time, line number, raw line), sorted by time then file order.
+
+        The time is scanned from the bytes; lines it cannot read simply are fully parsed (and a
+        broken envelope is dead-lettered in pass 2, where every line is parsed anyway).
+        """
         index: list[tuple[int, int, bytes]] = []
         n = 0
         for n, raw in enumerate(lines, start=1):
             line = raw.strip()
             if not line:
                 continue
-            parsed = self._envelope(n, line)
-            if parsed is not None:
-                index.append((_event_time(parsed[1]), n, line))
+            at = _scan_time(line)
+            if at is None:
+                try:
+                    envelope = orjson.loads(line)
+                    value = envelope.get("value") if isinstance(envelope, dict) else None
+                    at = _event_time(value) if isinstance(value, dict) else UNREADABLE_TIME
+                except orjson.JSONDecodeError:
+                    at = UNREADABLE_TIME
+            index.append((at, n, line))
         self.lines = n
         if any(index[i][0] > index[i + 1][0] for i in range(len(index) - 1)):
             index.sort(key=lambda item: (item[0], item[1]))
@@ -118,7 +143,10 @@ class LineReader:
 
     def event(self, n: int, line: bytes) -> models.InputEvent | models.DeadLetter:
         """Pass 2: the validated event of an indexed line, or its dead letter."""
-        spec, value = self._envelope(n, line)  # type: ignore[misc]  # indexed lines parse
+        parsed = self._envelope(n, line)
+        if isinstance(parsed, models.DeadLetter):
+            return parsed
+        spec, value = parsed
         try:
             return validate(spec, value)  # type: ignore[return-value]
         except ValueError as exc:
@@ -160,8 +188,7 @@ def replay(
             out.write(envelope(topic, record))
             summary.outputs[topic] += 1
 
-    emit(reader.dead)  # type: ignore[arg-type]
-    dead = len(reader.dead)
+    dead = 0
     process = engine.process
     for i, (at_ms, n, line) in enumerate(index):
         event = reader.event(n, line)

@@ -202,6 +202,11 @@ class IntentRules(Strict):
         alternation = "|".join(f"(?P<u{i}>{u.pattern})" for i, u in enumerate(self.urls))
         return re.compile(alternation or r"(?!x)x", re.IGNORECASE)
 
+    @cached_property
+    def url_memo(self) -> dict[str, tuple[str, float] | None]:
+        """Derived memo of URL → signal (a cache, not configuration)."""
+        return {}
+
     def cap(self, signal: str) -> int:
         return self.caps.get(signal, self.default_daily_cap)
 
