@@ -34,7 +34,10 @@ JVM_OPTS = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "
 
 def cluster_id() -> str:
     """22-char base64url UUID, the format `kafka-storage random-uuid` prints."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:  # like Kafka's Uuid.randomUuid: never starting with "-", which reads as an option
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def write_config(home: Path, broker_port: int, controller_port: int) -> tuple[Path, Path]:
@@ -69,7 +72,7 @@ def start(run_dir: Path) -> dict[str, Any]:
 
     t0 = time.monotonic()
     fmt = subprocess.run(
-        [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(server)],
+        [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id()}", "-c", str(server)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,10 +6,11 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from leadstream.commands import bench, demo, dev, replay, rules
+    from leadstream.commands import backtest, bench, demo, dev, replay, rules
 
     app.add_typer(dev.app, name="dev")
     app.add_typer(rules.app, name="rules")
     app.add_typer(bench.app, name="bench")
     app.command("replay")(replay.replay)
     app.command("demo")(demo.demo)
+    app.command("backtest")(backtest.backtest)
