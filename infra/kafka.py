@@ -128,9 +128,7 @@ def probe(bootstrap: str, timeout: float = 10.0) -> None:
     """Readiness is a real admin round trip: list topics, then create and delete a probe topic."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 2000, "log_level": 3}
-    )
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 2000, "log_level": 3})
     admin.list_topics(timeout=timeout)
     name = f"__leadstream_probe_{uuid.uuid4().hex[:8]}"
     admin.create_topics([NewTopic(name, 1, 1)], operation_timeout=timeout)[name].result(timeout)

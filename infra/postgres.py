@@ -156,9 +156,7 @@ def _psql(port: int, db: str, sql: str) -> subprocess.CompletedProcess[str]:
         "-Atc",
         sql,
     ]
-    res = subprocess.run(
-        argv, capture_output=True, text=True, timeout=15, env={**os.environ, "PGCONNECT_TIMEOUT": "3"}
-    )
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=15, env={**os.environ, "PGCONNECT_TIMEOUT": "3"})
     if res.returncode != 0:
         raise StartupError(f"psql {sql!r} failed: {res.stderr.strip()}")
     return res

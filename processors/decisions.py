@@ -84,9 +84,7 @@ def qualify_contact(
         source=contact.source,
     )
     out: list[Record] = [mql]
-    out.append(
-        _transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None)
-    )
+    out.append(_transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None))
     contact.qualified_cycle = contact.cycle
     contact.last_mql_id, contact.last_mql_ms = mql_id, at
     owner = contact.owner_id or (account.owner_id if account else None)
@@ -123,8 +121,7 @@ def _reasons(fit_reasons: list[FitReason], counted: list[tuple[Signal, float]], 
     when = from_ms(at)
     reasons = [Reason(signal=s, points=p, event_id=eid, at=when) for s, p, eid in fit_reasons]
     reasons.extend(
-        Reason(signal=sig[1], points=round(pts, 3), event_id=sig[3], at=from_ms(sig[0]))
-        for sig, pts in counted
+        Reason(signal=sig[1], points=round(pts, 3), event_id=sig[3], at=from_ms(sig[0])) for sig, pts in counted
     )
     return reasons
 
@@ -205,17 +202,13 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     if len(seen) < cm.min_departments:
         return []
     departments = sorted({m.department for m in members.values() if m.department})
-    contact_ids = sorted(
-        (engine.store.contacts[k].contact_id if k in engine.store.contacts else k) for k in members
-    )
+    contact_ids = sorted((engine.store.contacts[k].contact_id if k in engine.store.contacts else k) for k in members)
     if account.is_customer:
         return _expansion_alert(engine, account, None, at, f"buying committee of {len(members)}")
     account_fit, fit_reasons = fit.score_fit(ContactState(key=account.account_id), account, rules)
     if account_fit < cm.min_account_fit:
         return []
-    mql_id = stable_id(
-        "mql", "account", account.account_id, at, *sorted(m.event_id for m in members.values())
-    )
+    mql_id = stable_id("mql", "account", account.account_id, at, *sorted(m.event_id for m in members.values()))
     account.last_mql_id, account.last_mql_ms = mql_id, at
     intent_total = round(sum(m.intent for m in members.values()), 3)
     when = from_ms(at)
@@ -258,13 +251,9 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     return [mql, alert]
 
 
-def expansion(
-    engine: Engine, account: AccountState, contact: ContactState, at: int, trigger: Signal
-) -> list[Record]:
+def expansion(engine: Engine, account: AccountState, contact: ContactState, at: int, trigger: Signal) -> list[Record]:
     """Existing customers never become new-business MQLs; their buying signals alert the owner."""
-    return _expansion_alert(
-        engine, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}"
-    )
+    return _expansion_alert(engine, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}")
 
 
 def _expansion_alert(
@@ -300,9 +289,7 @@ def stage_change(engine: Engine, contact: ContactState, e: CrmChange, at: int) -
     account = engine.identity.account_of(contact)
     reason = e.fields.get("reason")
     out: list[Record] = [
-        _transition(
-            engine, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id
-        )
+        _transition(engine, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id)
     ]
     if to_stage in rules.sla.cancel_stages and contact.sla is not None and sla.cancel(contact.sla):
         out.append(_sla_record(contact, account, "cancelled", at))

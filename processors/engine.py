@@ -187,9 +187,7 @@ class Engine:
         intent.prune(contact.window, at, self._window_ms)
         account = self.identity.account_of(contact)
         fit_score, fit_reasons = fit.score_fit(contact, account, self.rules)
-        intent_score, _ = intent.scored(
-            contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False
-        )
+        intent_score, _ = intent.scored(contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False)
         out: list[Output] = []
         if account is not None and trigger is not None and trigger[2] > 0:
             out.extend(decisions.engage_account(self, account, contact, at, trigger, intent_score))

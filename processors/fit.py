@@ -45,9 +45,7 @@ def _attr(
     return first or second
 
 
-def score_fit(
-    contact: ContactState, account: AccountState | None, rules: Rules
-) -> tuple[float, list[FitReason]]:
+def score_fit(contact: ContactState, account: AccountState | None, rules: Rules) -> tuple[float, list[FitReason]]:
     """Fit points with reasons; cached on the contact until its profile or account changes."""
     version = (account.account_id, account.version) if account else None
     cached = contact.fit_cache

@@ -124,9 +124,7 @@ def summarise(mqls: Iterable[Mql], breaches: int, book: OutcomeBook, start_ms: i
         "by_source": dict(sorted(Counter(m.source or "(none)" for m in contact_mqls).items())),
         "by_week": dict(sorted(Counter(_week(m.occurred_at) for m in mqls).items())),
         "funnel": {"mql": total, **{s: reached[s] for s in FUNNEL}},
-        "conversion": {
-            f"mql_to_{s}": round(reached[s] / total, 4) if total else 0.0 for s in ("sal", "sql", "won")
-        },
+        "conversion": {f"mql_to_{s}": round(reached[s] / total, 4) if total else 0.0 for s in ("sal", "sql", "won")},
         "pipeline": round(pipeline, 2),
         "revenue": round(revenue, 2),
         "sla_breaches": breaches,
@@ -168,9 +166,7 @@ def diff(baseline: list[Mql], candidate: list[Mql], book: OutcomeBook, start_ms:
     base, cand = first(baseline), first(candidate)
     added = sorted(set(cand) - set(base))
     removed = sorted(set(base) - set(cand))
-    shifts = [
-        (to_ms(cand[k].occurred_at) - to_ms(base[k].occurred_at)) / (DAY_MS / 24) for k in set(base) & set(cand)
-    ]
+    shifts = [(to_ms(cand[k].occurred_at) - to_ms(base[k].occurred_at)) / (DAY_MS / 24) for k in set(base) & set(cand)]
     return {
         "added": [_describe(cand[k], book)["id"] for k in added],
         "removed": [_describe(base[k], book)["id"] for k in removed],

@@ -73,9 +73,7 @@ def timers(clock: SlaClock, rules: Rules) -> list[tuple[int, str]]:
         return [(clock.warning_ms, WARNING), (clock.deadline_ms, DEADLINE)]
     if clock.status == "warning":
         return [(clock.deadline_ms, DEADLINE)]
-    if clock.status in ("breached", "escalated") and (
-        clock.escalation_level < rules.sla.max_escalation_level
-    ):
+    if clock.status in ("breached", "escalated") and (clock.escalation_level < rules.sla.max_escalation_level):
         return [(next_escalation_ms(clock, rules), ESCALATE)]
     return []
 

@@ -54,11 +54,15 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
     from streams.kafka_io import avro_serde
 
     serde = avro_serde(settings)
-    consumer = Consumer(settings.kafka_config(**{
-        "group.id": f"leadstream-backtest-{time.time_ns()}",  # never joined: assign() only
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-    }))
+    consumer = Consumer(
+        settings.kafka_config(
+            **{
+                "group.id": f"leadstream-backtest-{time.time_ns()}",  # never joined: assign() only
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+            }
+        )
+    )
     specs = {settings.topic(s.name): s for s in INPUTS}
     begin_ms, end_ms = to_ms(start - warmup), to_ms(end)
     try:
@@ -83,8 +87,15 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
                 if msg.timestamp()[1] > end_ms:
                     continue
                 spec = specs[msg.topic()]
-                record = accept(spec, msg.topic(), f"{msg.partition()}:{msg.offset()}", msg.value(),
-                                settings.input_format(spec.name), serde, msg.key())
+                record = accept(
+                    spec,
+                    msg.topic(),
+                    f"{msg.partition()}:{msg.offset()}",
+                    msg.value(),
+                    settings.input_format(spec.name),
+                    serde,
+                    msg.key(),
+                )
                 if isinstance(record, models.DeadLetter):
                     dead += 1
                     continue
@@ -115,15 +126,15 @@ def run(
     first = last = None
     n = 0
 
+    def in_range(at: int) -> bool:
+        return (start_ms is None or at >= start_ms) and (end_ms is None or at <= end_ms)
+
     def collect(name: str, records: list[models.Record]) -> None:
         for r in records:
             if isinstance(r, models.Mql):
                 mqls[name].append(r)
-            elif isinstance(r, models.Sla) and r.status.value == "breached":
-                if (start_ms is None or to_ms(r.occurred_at) >= start_ms) and (
-                    end_ms is None or to_ms(r.occurred_at) <= end_ms
-                ):
-                    breaches[name] += 1
+            elif isinstance(r, models.Sla) and r.status.value == "breached" and in_range(to_ms(r.occurred_at)):
+                breaches[name] += 1
 
     for at, event in source.events:
         if end_ms is not None and at > end_ms:

@@ -84,8 +84,10 @@ def _chart(base: dict[str, int], cand: dict[str, int]) -> str:
 def _leads(rows: list[dict]) -> str:
     if not rows:
         return "<p>None.</p>"
-    head = "<tr><th>id</th><th>kind</th><th>MQL at</th><th>priority</th><th>fit</th><th>intent</th>" \
-           "<th>outcome</th><th>pipeline</th><th>evidence</th></tr>"
+    head = (
+        "<tr><th>id</th><th>kind</th><th>MQL at</th><th>priority</th><th>fit</th><th>intent</th>"
+        "<th>outcome</th><th>pipeline</th><th>evidence</th></tr>"
+    )
     body = "".join(
         f"<tr><td>{escape(str(r['id']))}</td><td>{r['kind']}</td><td>{escape(r['mql_at'])}</td>"
         f"<td>{r['priority']}</td><td>{r['fit_score']:g}</td><td>{r['intent_score']:.1f}</td>"
@@ -116,18 +118,18 @@ td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-a
 td.ev {{ font-size: 11px; color: #555; max-width: 40em; }}
 .legend span {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }}
 </style></head><body>
-<h1>Backtest: {escape(rules['baseline'])} vs {escape(rules['candidate'])}</h1>
-<p>{escape(result['range']['from'])} → {escape(result['range']['to'])}; {result['events']:,} events replayed,
-{result['dead_letters']} dead-lettered; MQLs added {len(d['added'])}, removed {len(d['removed'])},
-unchanged {d['unchanged']}; median time-to-MQL change {d['median_time_to_mql_change_hours']:+.2f} h.</p>
+<h1>Backtest: {escape(rules["baseline"])} vs {escape(rules["candidate"])}</h1>
+<p>{escape(result["range"]["from"])} → {escape(result["range"]["to"])}; {result["events"]:,} events replayed,
+{result["dead_letters"]} dead-lettered; MQLs added {len(d["added"])}, removed {len(d["removed"])},
+unchanged {d["unchanged"]}; median time-to-MQL change {d["median_time_to_mql_change_hours"]:+.2f} h.</p>
 <h2>Summary</h2>
 <table><tr><th>metric</th><th>baseline</th><th>candidate</th></tr>{summary}</table>
 <h2>Weekly MQLs</h2>
 <p class="legend"><span style="background:#7a8ca3"></span>baseline<span style="background:#e07a1f"></span>candidate</p>
-{_chart(b['by_week'], c['by_week'])}
+{_chart(b["by_week"], c["by_week"])}
 <h2>Funnel</h2>
 <table><tr><th>stage reached after MQL</th><th>baseline</th><th>candidate</th></tr>{funnel}</table>
-<h2>Added by the candidate ({len(d['added'])})</h2>{_leads(d['added_details'])}
-<h2>Removed by the candidate ({len(d['removed'])})</h2>{_leads(d['removed_details'])}
+<h2>Added by the candidate ({len(d["added"])})</h2>{_leads(d["added_details"])}
+<h2>Removed by the candidate ({len(d["removed"])})</h2>{_leads(d["removed_details"])}
 </body></html>
 """

@@ -102,9 +102,7 @@ def bench_replay(events: int, seed: int, runs: int, workdir: Path) -> ReplayBenc
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"workload-{events}-{seed}.jsonl"
     start = time.perf_counter()
-    cfg = WorkloadConfig(
-        seed=seed, events=events, accounts=max(100, events // 70), contacts=max(1000, events // 7)
-    )
+    cfg = WorkloadConfig(seed=seed, events=events, accounts=max(100, events // 70), contacts=max(1000, events // 7))
     count = write_jsonl(cfg, path)
     generated = time.perf_counter() - start
     baseline = _baseline(path)

@@ -76,9 +76,7 @@ def produce_demo_events(settings: Settings, events: int, seed: int) -> int:
 
 def _line(record: models.Record) -> str | None:
     if isinstance(record, models.Mql):
-        who = (
-            record.email or record.contact_id if record.kind == "contact" else f"account {record.account_id}"
-        )
+        who = record.email or record.contact_id if record.kind == "contact" else f"account {record.account_id}"
         top = ", ".join(r.signal for r in record.reasons if not r.signal.startswith("fit:"))[:70]
         extra = " FAST-TRACK" if record.fast_track else ""
         if record.committee:
@@ -88,9 +86,7 @@ def _line(record: models.Record) -> str | None:
             f" intent {record.intent_score:.1f}{extra}  [dim]{top}[/]"
         )
     if isinstance(record, models.Sla):
-        colour = {"breached": "red", "escalated": "red", "met": "green", "warning": "yellow"}.get(
-            record.status, "cyan"
-        )
+        colour = {"breached": "red", "escalated": "red", "met": "green", "warning": "yellow"}.get(record.status, "cyan")
         extra = f" in {record.response_seconds}s" if record.response_seconds is not None else ""
         if record.escalation_level:
             extra += f" level {record.escalation_level}"
@@ -115,9 +111,7 @@ def run_demo(
 ) -> Counter[str]:
     console = console or Console()
     produced = produce_demo_events(settings, events, seed)
-    console.print(
-        f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics"
-    )
+    console.print(f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics")
     pipeline = Pipeline(settings, rules, group_id=f"leadstream-demo-{int(time.time())}")
     outputs = {settings.topic(s.name): s for s in STREAMS if s.role in (Role.output, Role.dead_letter)}
     watcher = consumer(settings, f"leadstream-demo-watch-{int(time.time())}", outputs)

@@ -52,9 +52,7 @@ class RecordWriter:
         spec = BY_MODEL[type(record)]
         topic = self.settings.topic(spec.name)
         key = record_key(spec, record)
-        self.producer.produce(
-            topic, value=self.serde.encode(topic, record), key=key.encode() if key else None
-        )
+        self.producer.produce(topic, value=self.serde.encode(topic, record), key=key.encode() if key else None)
         self.producer.poll(0)
         return topic
 

@@ -46,8 +46,7 @@ class ReplaySummary:
 
     def render(self) -> str:
         lines = [
-            f"replay: {self.input_lines} lines, {self.accepted} events accepted,"
-            f" {self.dead_letters} dead-lettered",
+            f"replay: {self.input_lines} lines, {self.accepted} events accepted, {self.dead_letters} dead-lettered",
         ]
         lines += [f"  {topic:<18} {n}" for topic, n in sorted(self.outputs.items())]
         lines.append(f"  elapsed {self.elapsed_s:.2f} s, {self.events_per_s:,.0f} events/s")

@@ -221,16 +221,12 @@ def _form_and_follow_up(rng: random.Random, add, c: _Contact, t: float, source: 
     if form_type in HAND_RAISERS and c.crm_known:
         if rng.random() < 0.5:  # half of hand-raisers get a rep within the hour, the rest later
             delay = rng.uniform(2, 50) * 60 if rng.random() < 0.6 else rng.uniform(2, 72) * 3600
-            add(
-                t + delay, "activity", c, rng.choice(["call", "email", "meeting", "linkedin"]), "outbound", 10
-            )
+            add(t + delay, "activity", c, rng.choice(["call", "email", "meeting", "linkedin"]), "outbound", 10)
             n += 1
         if rng.random() < 0.6:
             n += _funnel(rng, add, c, t + rng.uniform(1, 3) * DAY_S)
     elif c.crm_known and rng.random() < 0.05:
-        add(
-            t + rng.uniform(1, 10) * DAY_S, "stage", c, rng.choice(["nurture", "recycled"]), "no_current_need"
-        )
+        add(t + rng.uniform(1, 10) * DAY_S, "stage", c, rng.choice(["nurture", "recycled"]), "no_current_need")
         n += 1
     return n
 

@@ -22,7 +22,9 @@ def backtest(
     to: Annotated[datetime | None, typer.Option("--to", formats=TIME_FORMATS, help="Range end.")] = None,
     baseline: Annotated[Path | None, typer.Option(help="Baseline rules (default: shipped).")] = None,
     candidate: Annotated[Path | None, typer.Option(help="Candidate rules (default: shipped).")] = None,
-    warmup_days: Annotated[int | None, typer.Option(help="Kafka mode: read this far before --from (default: window).")] = None,
+    warmup_days: Annotated[
+        int | None, typer.Option(help="Kafka mode: read this far before --from (default: window).")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report.")] = None,
 ) -> None:
@@ -56,8 +58,7 @@ def backtest(
     tune_gc()
     with Progress(transient=True) as bar:
         task = bar.add_task("replaying", total=source.total)
-        result = bt.run(source, base_rules, cand_rules, start, end,
-                        progress=lambda n: bar.update(task, completed=n))
+        result = bt.run(source, base_rules, cand_rules, start, end, progress=lambda n: bar.update(task, completed=n))
     print_summary(result)
     if json_out:
         json_out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))

@@ -15,9 +15,7 @@ def replay(
     events: Annotated[int, typer.Option(help="Workload size.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Workload seed.")] = 7,
     runs: Annotated[int, typer.Option(help="Replay runs (median reported).")] = 3,
-    workdir: Annotated[Path, typer.Option(help="Where workload and outputs are written.")] = Path(
-        ".run/bench"
-    ),
+    workdir: Annotated[Path, typer.Option(help="Where workload and outputs are written.")] = Path(".run/bench"),
 ) -> None:
     """Replay events/s end to end (parse + decide + write), peak memory, bytes per contact."""
     from streams.bench import bench_replay

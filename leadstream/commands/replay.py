@@ -24,12 +24,8 @@ def tune_gc() -> None:
 
 def replay(
     input: Annotated[Path, typer.Option("--input", "-i", help="JSONL history, one {topic, value} per line.")],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where every output event is written (JSONL).")
-    ],
-    rules: Annotated[
-        Path | None, typer.Option("--rules", help="Rules YAML (default: shipped rules).")
-    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where every output event is written (JSONL).")],
+    rules: Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: shipped rules).")] = None,
     until: Annotated[
         datetime | None,
         typer.Option(

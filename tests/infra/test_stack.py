@@ -154,9 +154,7 @@ def test_up_twice_reuses_the_running_stack(endpoints: stack.Endpoints, state: di
     }
 
 
-def test_configured_endpoints_need_all_four(
-    monkeypatch: pytest.MonkeyPatch, endpoints: stack.Endpoints
-) -> None:
+def test_configured_endpoints_need_all_four(monkeypatch: pytest.MonkeyPatch, endpoints: stack.Endpoints) -> None:
     for var in stack.ENV.values():
         monkeypatch.delenv(var, raising=False)
     assert stack.configured_endpoints() is None

@@ -20,9 +20,7 @@ def _write(path: Path, lines: list) -> None:
             if isinstance(item, bytes):
                 fh.write(item + b"\n")
                 continue
-            topic = {"WebVisit": "web.visits", "FormFill": "form.fills"}.get(
-                type(item).__name__, "crm.changes"
-            )
+            topic = {"WebVisit": "web.visits", "FormFill": "form.fills"}.get(type(item).__name__, "crm.changes")
             fh.write(orjson.dumps({"topic": topic, "value": item.model_dump(mode="json")}) + b"\n")
 
 
@@ -74,9 +72,7 @@ def test_run_failures_exit_non_zero(tmp_path: Path) -> None:
     bad_rules.write_text("version: x\n")
     history = tmp_path / "h.jsonl"
     history.write_text("")
-    result = _run(
-        "replay", "--input", str(history), "--output", str(tmp_path / "o.jsonl"), "--rules", str(bad_rules)
-    )
+    result = _run("replay", "--input", str(history), "--output", str(tmp_path / "o.jsonl"), "--rules", str(bad_rules))
     assert result.returncode != 0 and "window_days" in result.stderr
 
 

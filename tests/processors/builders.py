@@ -60,14 +60,10 @@ def account(when: datetime, account_id: str, domain: str, **fields: Any) -> CrmC
         "country": "US",
         "owner_id": "rep-1",
     }
-    return crm(
-        when, "account_upserted", account_id=account_id, fields={"domain": domain, **defaults, **fields}
-    )
+    return crm(when, "account_upserted", account_id=account_id, fields={"domain": domain, **defaults, **fields})
 
 
-def contact(
-    when: datetime, contact_id: str, email: str, account_id: str | None = None, **fields: Any
-) -> CrmChange:
+def contact(when: datetime, contact_id: str, email: str, account_id: str | None = None, **fields: Any) -> CrmChange:
     defaults = {
         "job_title": "Marketing Manager",
         "department": "marketing",
@@ -102,9 +98,7 @@ def activity(
     )
 
 
-def stage(
-    when: datetime, contact_id: str, to: str, reason: str | None = None, actor: str = "rep-1"
-) -> CrmChange:
+def stage(when: datetime, contact_id: str, to: str, reason: str | None = None, actor: str = "rep-1") -> CrmChange:
     fields: dict[str, Any] = {"stage": to}
     if reason:
         fields["reason"] = reason

@@ -135,9 +135,7 @@ def _webinar_intent(rules, minutes: float | None) -> float:
     ]
     if minutes is not None:
         events.append(
-            activity(
-                at(60), "c-1", "webinar_attended", direction="inbound", actor=None, duration_minutes=minutes
-            )
+            activity(at(60), "c-1", "webinar_attended", direction="inbound", actor=None, duration_minutes=minutes)
         )
     eng.run(events)
     c = eng.store.contacts[eng.store.crm_ids["c-1"]]
@@ -187,9 +185,7 @@ def test_intent_decays_between_two_evaluations(engine: Engine) -> None:
 
 
 def test_repeated_identical_actions_are_capped_per_signal_per_day(engine: Engine) -> None:
-    events = [visit(at(i), "v1", "/pricing") for i in range(25)] + [
-        form(at(30), "v1", "a@tiny.io", "newsletter")
-    ]
+    events = [visit(at(i), "v1", "/pricing") for i in range(25)] + [form(at(30), "v1", "a@tiny.io", "newsletter")]
     events += [visit(at(i, days=1), "v1", "/pricing") for i in range(5)]
     engine.run(events)
     c = engine.store.contacts[engine.store.emails["a@tiny.io"]]
@@ -215,9 +211,7 @@ def test_anonymous_visits_count_once_the_visitor_is_identified(rules) -> None:
 def _member(i: int, dept: str, day: float, domain: str = "acme.io") -> list:
     email = f"m{i}@{domain}"
     return [
-        contact(
-            at(-90), f"c-{i}", email, department=dept, job_title=f"{dept} analyst", seniority="individual"
-        ),
+        contact(at(-90), f"c-{i}", email, department=dept, job_title=f"{dept} analyst", seniority="individual"),
         visit(at(i, days=day), f"v{i}", "/pricing", contact_id=f"c-{i}"),
     ]
 
@@ -234,12 +228,7 @@ def test_three_contacts_from_two_departments_make_an_account_mql(engine: Engine)
 
 
 def test_committee_needs_two_departments(engine: Engine) -> None:
-    events = (
-        [account(at(-100), "acc-1", "acme.io")]
-        + _member(1, "it", 0)
-        + _member(2, "it", 1)
-        + _member(3, "it", 2)
-    )
+    events = [account(at(-100), "acc-1", "acme.io")] + _member(1, "it", 0) + _member(2, "it", 1) + _member(3, "it", 2)
     assert of(Mql, engine.run(events)) == []
 
 
@@ -252,9 +241,7 @@ def test_committee_members_must_engage_within_30_days(engine: Engine) -> None:
 def test_at_most_one_account_mql_per_30_days(engine: Engine) -> None:
     events = [account(at(-100), "acc-1", "acme.io")]
     events += _member(1, "it", 0) + _member(2, "finance", 1) + _member(3, "it", 2) + _member(4, "sales", 3)
-    events += [
-        visit(at(0, days=10 + d), f"v{i}", "/demo", contact_id=f"c-{i}") for d in (0, 1) for i in (1, 2, 3)
-    ]
+    events += [visit(at(0, days=10 + d), f"v{i}", "/demo", contact_id=f"c-{i}") for d in (0, 1) for i in (1, 2, 3)]
     out = engine.run(events)
     assert len([m for m in of(Mql, out) if m.kind == "account"]) == 1
     events2 = [visit(at(i, days=45), f"v{i}", "/pricing", contact_id=f"c-{i}") for i in (1, 2, 3)]
@@ -293,9 +280,7 @@ def test_contact_qualifies_once_per_cycle_and_again_after_recycle(engine: Engine
     assert of(Mql, more) == []
     recycled = engine.run([stage(at(0, days=5), "c-1", "recycled", reason="no_current_need")])
     assert [(lc.from_stage, lc.to_stage) for lc in of(Lifecycle, recycled)] == [("mql", "recycled")]
-    again = engine.run(
-        [*_browse("v1", day=40), form(at(10, days=40), "v1", "dana@acme.io", "trial_signup", **FIT)]
-    )
+    again = engine.run([*_browse("v1", day=40), form(at(10, days=40), "v1", "dana@acme.io", "trial_signup", **FIT)])
     assert len(of(Mql, again)) == 1
 
 
@@ -307,9 +292,7 @@ def test_disqualified_contact_does_not_requalify(engine: Engine) -> None:
             stage(at(0, days=1), "c-1", "disqualified", reason="wrong_persona"),
         ]
     )
-    later = engine.run(
-        [*_browse("v1", day=10), form(at(10, days=10), "v1", "dana@acme.io", "demo_request", **FIT)]
-    )
+    later = engine.run([*_browse("v1", day=10), form(at(10, days=10), "v1", "dana@acme.io", "demo_request", **FIT)])
     assert of(Mql, later) == []
 
 
@@ -317,9 +300,7 @@ def test_disqualified_contact_does_not_requalify(engine: Engine) -> None:
 
 
 def _fast_track(engine: Engine) -> Mql:
-    out = engine.run(
-        [contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)]
-    )
+    out = engine.run([contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)])
     return of(Mql, out)[0]
 
 
@@ -366,9 +347,7 @@ def test_mql_lists_evidence_thresholds_and_rules_version(engine: Engine) -> None
     event_ids = {r.event_id for r in mql.reasons}
     assert {e.event_id for e in events} <= event_ids
     assert sum(r.points for r in mql.reasons if r.signal.startswith("fit:")) == mql.fit_score
-    assert (
-        abs(sum(r.points for r in mql.reasons if not r.signal.startswith("fit:")) - mql.intent_score) < 0.01
-    )
+    assert abs(sum(r.points for r in mql.reasons if not r.signal.startswith("fit:")) - mql.intent_score) < 0.01
     assert mql.rules_version == engine.rules.version and mql.thresholds.window_days == 30
 
 

@@ -50,9 +50,7 @@ def histories(draw: st.DrawFn) -> list:
             known = {"contact_id": f"c-{who}"} if who < 3 and draw(st.booleans()) else {}
             events.append(visit(when, f"v{who}", draw(st.sampled_from(PATHS)), event_id=eid, **known))
         elif kind == "form":
-            events.append(
-                form(when, f"v{who}", EMAILS[who], draw(st.sampled_from(FORMS)), event_id=eid, **FIT)
-            )
+            events.append(form(when, f"v{who}", EMAILS[who], draw(st.sampled_from(FORMS)), event_id=eid, **FIT))
         elif kind == "activity" and who < 3:
             events.append(
                 activity(

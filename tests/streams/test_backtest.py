@@ -65,8 +65,12 @@ def test_outcomes_are_joined_to_the_mql_that_preceded_them(tmp_path: Path) -> No
         form(at(1), "v7", "dana@acme.io", "demo_request", **FIT),  # MQL at t=1 min
         stage(at(0, days=1), "c-7", "sal"),
         stage(at(0, days=3), "c-7", "sql"),
-        crm(at(0, days=4), "opportunity_upserted", contact_id="c-7",
-            fields={"opportunity_id": "o-1", "amount": 50_000, "currency": "USD", "stage": "open"}),
+        crm(
+            at(0, days=4),
+            "opportunity_upserted",
+            contact_id="c-7",
+            fields={"opportunity_id": "o-1", "amount": 50_000, "currency": "USD", "stage": "open"},
+        ),
         stage(at(0, days=20), "c-7", "won"),
         # SQL that was never an MQL: counts against recall
         contact(at(-1), "c-8", "lee@gmail.com"),
@@ -88,8 +92,9 @@ def test_outcomes_are_joined_to_the_mql_that_preceded_them(tmp_path: Path) -> No
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_kafka_time_range_matches_the_file_and_leaves_no_trace(kafka_settings: Settings, tmp_path: Path) -> None:
-    cfg = WorkloadConfig(seed=9, events=6_000, accounts=60, contacts=600, days=20,
-                         start=datetime(2026, 2, 2, tzinfo=UTC))
+    cfg = WorkloadConfig(
+        seed=9, events=6_000, accounts=60, contacts=600, days=20, start=datetime(2026, 2, 2, tzinfo=UTC)
+    )
     path = tmp_path / "h.jsonl"
     write_jsonl(cfg, path)
     producer = Producer(kafka_settings.kafka_config())

@@ -126,9 +126,7 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settin
     }
     producer = Producer(s.kafka_config())
     for record in good:
-        stream = {models.WebVisit: "web_visits", models.FormFill: "form_fills"}.get(
-            type(record), "crm_changes"
-        )
+        stream = {models.WebVisit: "web_visits", models.FormFill: "form_fills"}.get(type(record), "crm_changes")
         topic = s.topic(stream)
         producer.produce(topic, serde.encode(topic, record), key=b"k")
     for stream, raw, _ in bad.values():

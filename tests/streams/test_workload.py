@@ -38,9 +38,7 @@ def test_history_has_the_cases_the_rules_care_about() -> None:
     assert {f["stage"] for f in stages} >= {"sal", "sql", "opportunity", "disqualified"}
     assert all(f.get("reason") for f in stages if f["stage"] in ("disqualified", "recycled", "lost"))
     forms = [v for s, v in events if s == "form_fills"]
-    assert any(
-        v["email"].endswith("@gmail.com") or "@" in v["email"] and "company" not in v["email"] for v in forms
-    )
+    assert any(v["email"].endswith("@gmail.com") or "@" in v["email"] and "company" not in v["email"] for v in forms)
     first_form = {}
     for s, v in events:
         if s == "form_fills":
@@ -54,7 +52,5 @@ def test_history_has_the_cases_the_rules_care_about() -> None:
         and "contact_id" not in v
     ]
     assert anonymous_before, "some identified visitors browsed anonymously first"
-    accounts = [
-        v["fields"] for s, v in events if s == "crm_changes" and v["change_type"] == "account_upserted"
-    ]
+    accounts = [v["fields"] for s, v in events if s == "crm_changes" and v["change_type"] == "account_upserted"]
     assert any(a["is_customer"] for a in accounts) and any(a["employee_count"] < 50 for a in accounts)
