@@ -79,7 +79,11 @@ class OutcomeBook:
 
 
 def mql_key(mql: Mql) -> str:
-    return f"account:{mql.account_id}" if mql.kind.value == "account" else f"contact:{mql.contact_id}"
+    """Who qualified, stable across rule sets: a contact's id can change once the CRM links it,
+    its email does not."""
+    if mql.kind.value == "account":
+        return f"account:{mql.account_id}"
+    return f"contact:{mql.email or mql.contact_id}"
 
 
 def _week(at: datetime) -> str:

@@ -130,3 +130,10 @@ def test_kafka_time_range_matches_the_file_and_leaves_no_trace(kafka_settings: S
                 assert high == low == 0, f"backtest wrote to {topic}"
     finally:
         probe.close()
+
+
+def test_parallel_file_mode_gives_the_same_result(history: Path) -> None:
+    one = bt.run(bt.from_file(history), load_rules(), _with_intent(45))
+    two = bt.run(bt.from_file(history), load_rules(), _with_intent(45), parallel=True)
+    one.pop("elapsed_s"), two.pop("elapsed_s")
+    assert one == two
