@@ -7,6 +7,7 @@ the floor any replay pays before deciding anything).
 
 from __future__ import annotations
 
+import re
 import resource
 import statistics
 import subprocess
@@ -75,8 +76,10 @@ def _replay_subprocess(path: Path, out: Path) -> tuple[float, float]:
         check=True,
     )
     wall = time.perf_counter() - start
-    summary = proc.stderr
-    eps = float(summary.rsplit(",", 1)[1].split("events/s")[0].replace(",", "").strip())
+    match = re.search(r"([\d,]+) events/s", proc.stderr)
+    if match is None:
+        raise RuntimeError(f"no throughput in replay output: {proc.stderr[-300:]}")
+    eps = float(match.group(1).replace(",", ""))
     return eps, wall
 
 
