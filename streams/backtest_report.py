@@ -63,7 +63,10 @@ def _chart(base: dict[str, int], cand: dict[str, int]) -> str:
     top = max([*base.values(), *cand.values(), 1])
     bar, gap, height = 14, 10, 180
     width = len(weeks) * (2 * bar + gap) + 40
-    parts = [f'<svg width="{width}" height="{height + 50}" role="img" aria-label="weekly MQLs">']
+    parts = [
+        f'<svg width="{width + 40}" height="{height + 80}" role="img" aria-label="weekly MQLs">',
+        f'<text x="0" y="16" font-size="10">{top}</text><line x1="26" y1="10" x2="{width}" y2="10" stroke="#ddd"/>',
+    ]
     for i, week in enumerate(weeks):
         x = 30 + i * (2 * bar + gap)
         for j, (series, colour) in enumerate(((base, "#7a8ca3"), (cand, "#e07a1f"))):
