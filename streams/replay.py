@@ -111,7 +111,7 @@ class LineReader:
         value = envelope.get("value")
         if not isinstance(value, dict):
             error = f"value must be a JSON object, got {type(value).__name__}"
-            return dead_letter(topic, f"line {n}", error, line)
+            return dead_letter(str(topic), f"line {n}", error, line)
         return spec, value
 
     def index(self, lines: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
