@@ -85,9 +85,9 @@ class TerritoryFit(Strict):
         return [c.upper() for c in v]
 
 
-class SeniorityLevel(Strict):
-    level: str
-    points: float
+class TitleMatcher(Strict):
+    """Job-title regular expressions, checked when the rules load and compiled once."""
+
     title_patterns: list[str]
 
     _check = field_validator("title_patterns")(classmethod(lambda cls, v: _check_patterns(v)))
@@ -95,6 +95,11 @@ class SeniorityLevel(Strict):
     @cached_property
     def regex(self) -> re.Pattern[str] | None:
         return _compile(self.title_patterns)
+
+
+class SeniorityLevel(TitleMatcher):
+    level: str
+    points: float
 
 
 class DepartmentFit(Strict):
@@ -123,15 +128,8 @@ class DomainNegative(Strict):
         return frozenset(d.lower() for d in self.domains)
 
 
-class TitleNegative(Strict):
+class TitleNegative(TitleMatcher):
     points: float = Field(le=0)
-    title_patterns: list[str]
-
-    _check = field_validator("title_patterns")(classmethod(lambda cls, v: _check_patterns(v)))
-
-    @cached_property
-    def regex(self) -> re.Pattern[str] | None:
-        return _compile(self.title_patterns)
 
 
 class Negatives(Strict):
