@@ -6,7 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from leadstream.commands import backtest, bench, demo, dev, replay, rules
+    from leadstream.commands import backtest, bench, demo, dev, replay, rules, worker
 
     app.add_typer(dev.app, name="dev")
     app.add_typer(rules.app, name="rules")
@@ -14,3 +14,4 @@ def register(app: typer.Typer) -> None:
     app.command("replay")(replay.replay)
     app.command("demo")(demo.demo)
     app.command("backtest")(backtest.backtest)
+    app.command("worker")(worker.worker)
