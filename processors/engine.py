@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 
-from processors import decisions, fit, intent, sla
+from processors import decisions, fit, intent, sla, views
 from processors.clock import DAY_MS, to_ms
 from processors.identity import Identity
 from processors.rules import Rules
@@ -58,6 +58,10 @@ class Engine:
         self.store = store if store is not None else Store()
         self.identity = Identity(self.store, rules)
         self._window_ms = rules.window_days * DAY_MS
+        # Contacts and accounts changed since the last drain_changes(): the live runtime turns
+        # them into compacted state records once per batch, not once per event.
+        self.changed_contacts: set[str] = set()
+        self.changed_accounts: set[str] = set()
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -144,13 +148,14 @@ class Engine:
     def _crm_change(self, e: CrmChange, at: int) -> list[Output]:
         kind = e.change_type.value
         if kind == "account_upserted":
-            self.identity.upsert_account(e, at)
+            self.changed_accounts.add(self.identity.upsert_account(e, at).account_id)
             return []
         if kind == "opportunity_upserted":
             return []  # outcomes are read by the backtest from the history itself
         contact = self.identity.contact_of_change(e, at)
         if contact is None:
             return []
+        self.changed_contacts.add(contact.key)
         if kind == "contact_upserted":
             self.identity.apply_contact_fields(contact, e)
             return self._evaluate(contact, at, None)
@@ -186,6 +191,9 @@ class Engine:
         contact.updated_ms = max(contact.updated_ms, at)
         intent.prune(contact.window, at, self._window_ms)
         account = self.identity.account_of(contact)
+        self.changed_contacts.add(contact.key)
+        if account is not None:
+            self.changed_accounts.add(account.account_id)
         fit_score, fit_reasons = fit.score_fit(contact, account, self.rules)
         intent_score, _ = intent.scored(contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False)
         out: list[Output] = []
@@ -226,7 +234,24 @@ class Engine:
             contact = self.store.contacts.get(key)
             if contact is None or contact.sla is None or contact.sla.sla_id != sla_id:
                 continue
+            self.changed_contacts.add(key)
             out.extend(decisions.sla_timer(self, contact, phase, due))
+        return out
+
+    def drain_changes(self) -> list[Output]:
+        """State records of what changed since the last call, for the compacted state topics."""
+        contacts, accounts = self.store.contacts, self.store.accounts
+        out: list[Output] = []
+        for key in sorted(self.changed_contacts):
+            contact = contacts.get(key)
+            if contact is not None:
+                out.append(views.contact_view(contact, self.identity.account_of(contact), self.rules))
+        for account_id in sorted(self.changed_accounts):
+            account = accounts.get(account_id)
+            if account is not None:
+                out.append(views.account_view(account, contacts, self.rules))
+        self.changed_contacts.clear()
+        self.changed_accounts.clear()
         return out
 
     def _sweep(self, now: int) -> None:

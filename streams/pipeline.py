@@ -65,6 +65,7 @@ class Pipeline:
             else:
                 emitted.extend(self.engine.process(record))  # type: ignore[arg-type]
         emitted.extend(self.engine.advance(to_ms_now() - self.lateness_ms))
+        emitted.extend(self.engine.drain_changes())
         for record in emitted:
             self.writer.write(record)
             if on_record:

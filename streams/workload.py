@@ -153,6 +153,7 @@ REFERRER = {
 ICP_SET = frozenset(c for c, _ in ICP_COUNTRIES)
 ICP_INDUSTRY_SET = frozenset(ICP_INDUSTRIES)
 MAX_RETURNING = 12  # sessions per contact before it is only an occasional visitor
+COMMITTEE_SHARE = 0.006  # of known-visitor web arrivals: an account-wide evaluation starts
 
 
 def _table(weighted: list[tuple[object, int]]) -> list:
@@ -396,7 +397,7 @@ class _Generator:
             self.crm_arrival(t)
         elif not self.contacts or rand() < self.cfg.anonymous_share:
             self.session(t, None, 1 + int(rand() ** 2 * 6))
-        elif self.committees and rand() < 0.012:
+        elif self.committees and rand() < COMMITTEE_SHARE:
             self.committee(t)
         else:
             c = self.pick_contact()

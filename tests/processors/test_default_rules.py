@@ -355,3 +355,19 @@ def test_repeated_event_id_has_effect_once(engine: Engine) -> None:
     events = _browse("v1") + [form(at(10), "v1", "dana@acme.io", event_id="same", **FIT)]
     first = engine.run(events)
     assert engine.run(events) == [] and len(of(Mql, first)) == 1
+
+
+# State views for the compacted topics -------------------------------------------------------
+
+
+def test_changed_contacts_and_accounts_become_state_records(engine: Engine) -> None:
+    from schemas.models import AccountState, ContactState
+
+    engine.run([account(at(-5), "acc-1", "acme.io"), *_browse("v1"), form(at(10), "v1", "dana@acme.io", **FIT)])
+    states = engine.drain_changes()
+    [dana] = [s for s in states if isinstance(s, ContactState)]
+    assert dana.stage == "mql" and dana.email == "dana@acme.io" and dana.sla_status == "started"
+    assert [w.signal for w in dana.window] == ["pricing_page", "comparison_page", "integrations_page", "content_download"]
+    [acme] = [s for s in states if isinstance(s, AccountState)]
+    assert acme.account_id == "acc-1" and acme.engaged_contacts == [dana.contact_id]
+    assert engine.drain_changes() == [], "drained until the next change"
