@@ -11,7 +11,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, StringConstraints, model_validator
+
+def _not_a_number(value: object) -> object:
+    """SPEC §2: times are ISO-8601 with an offset in JSON (Avro decodes to datetime); an epoch
+    number would silently be read as seconds or milliseconds, so it is refused."""
+    if isinstance(value, int | float):
+        raise ValueError("time must be ISO-8601 with an offset, not a number")
+    return value
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 
 # Checked in pydantic-core (no Python call per field): this is on the hot path of every event.
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -105,7 +115,7 @@ class Record(BaseModel):
 
 class InputEvent(Record):
     event_id: NonEmptyStr
-    occurred_at: AwareDatetime
+    occurred_at: EventTime
 
 
 class WebVisit(InputEvent):
