@@ -120,6 +120,7 @@ def start(run_dir: Path) -> dict[str, Any]:
     except BaseException:
         stop(record)
         raise
+    record["pg_ctl"] = pg_ctl
     record["initdb_seconds"] = round(t1 - t0, 2)
     record["launch_to_ready_seconds"] = round(time.monotonic() - t1, 2)
     return record
@@ -184,3 +185,14 @@ def stop(record: dict[str, Any]) -> None:
     terminate(record.get("pid"), timeout=10.0, group=False)
     if record.get("home_is_external"):
         shutil.rmtree(home, ignore_errors=True)
+
+
+def halt(record: dict[str, Any]) -> None:
+    """Stop the server but keep its data and port, to test what clients do while it is down."""
+    _run([*record["pg_ctl"], "-m", "fast", "stop"], "pg_ctl stop")
+
+
+def resume(record: dict[str, Any]) -> None:
+    """Start a halted server again on the same port, with the same data."""
+    _run([*record["pg_ctl"], "start"], "pg_ctl start", Path(record["log"]))
+    record["pid"] = _postmaster_pid(Path(record["home"]) / "data")

@@ -34,6 +34,7 @@ def start(run_dir: Path) -> dict[str, Any]:
     pid = spawn(argv, home / "redis.log", cwd=home)
     record = {
         "pid": pid,
+        "argv": argv,
         "port": port,
         "endpoint": f"redis://127.0.0.1:{port}/0",
         "log": str(home / "redis.log"),
@@ -60,3 +61,16 @@ def ready(record: dict[str, Any]) -> bool:
 
 def stop(record: dict[str, Any]) -> None:
     terminate(record.get("pid"), timeout=10.0)
+
+
+def halt(record: dict[str, Any]) -> None:
+    """Stop the server (its data is not persisted), keeping the port for resume()."""
+    terminate(record.get("pid"), timeout=10.0)
+
+
+def resume(record: dict[str, Any]) -> None:
+    """Start again on the same port, as after a crash."""
+    home = Path(record["log"]).parent
+    record["pid"] = spawn(record["argv"], home / "redis.log", cwd=home)
+    if not wait_until(lambda: ready(record), READY_TIMEOUT_S, 0.05, alive=lambda: pid_alive(record["pid"])):
+        raise StartupError(f"redis-server did not come back:\n{tail(home / 'redis.log')}")

@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, StringConstraints, model_validator
 
+
 def _not_a_number(value: object) -> object:
     """SPEC §2: times are ISO-8601 with an offset in JSON (Avro decodes to datetime); an epoch
     number would silently be read as seconds or milliseconds, so it is refused."""

@@ -85,9 +85,7 @@ class AvroSerde:
         _, schema_id = _HEADER.unpack_from(data)
         writer = self._writer_schema(schema_id)
         try:
-            return fastavro.schemaless_reader(
-                io.BytesIO(data[_HEADER.size :]), writer, avro.parsed_schema(avro_name)
-            )
+            return fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), writer, avro.parsed_schema(avro_name))
         except Exception as exc:
             raise DecodeError(f"Avro body does not decode with schema id {schema_id}: {exc}") from exc
 
@@ -106,9 +104,7 @@ def encode_json(record: models.Record) -> bytes:
     return orjson.dumps(record.model_dump(mode="json"))
 
 
-def decode_value(
-    data: bytes | None, fmt: ValueFormat, avro_name: str, serde: AvroSerde | None
-) -> dict[str, Any]:
+def decode_value(data: bytes | None, fmt: ValueFormat, avro_name: str, serde: AvroSerde | None) -> dict[str, Any]:
     """Bytes → datum dict in the topic's configured format; raises DecodeError."""
     if data is None:
         raise DecodeError("empty value (tombstone) on an input topic")

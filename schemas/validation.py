@@ -37,9 +37,7 @@ def validate(spec: StreamSpec, datum: dict[str, Any]) -> models.Record:
         raise ValueError(f"{spec.avro_name}: {describe(exc)}") from None
 
 
-def dead_letter(
-    topic: str, position: str, error: str, raw: bytes, key: bytes | None = None
-) -> models.DeadLetter:
+def dead_letter(topic: str, position: str, error: str, raw: bytes, key: bytes | None = None) -> models.DeadLetter:
     return models.DeadLetter(source_topic=topic, position=position, error=error, raw=raw, key=key)
 
 

@@ -367,7 +367,8 @@ def test_changed_contacts_and_accounts_become_state_records(engine: Engine) -> N
     states = engine.drain_changes()
     [dana] = [s for s in states if isinstance(s, ContactState)]
     assert dana.stage == "mql" and dana.email == "dana@acme.io" and dana.sla_status == "started"
-    assert [w.signal for w in dana.window] == ["pricing_page", "comparison_page", "integrations_page", "content_download"]
+    signals = [w.signal for w in dana.window]
+    assert signals == ["pricing_page", "comparison_page", "integrations_page", "content_download"]
     [acme] = [s for s in states if isinstance(s, AccountState)]
     assert acme.account_id == "acc-1" and acme.engaged_contacts == [dana.contact_id]
     assert engine.drain_changes() == [], "drained until the next change"

@@ -1,0 +1,78 @@
+"""What every sink shares: the Sink interface, its errors, and one retry policy.
+
+A sink writes batches of output records idempotently (a redelivered batch changes nothing), so
+the runner can retry and redeliver freely: at-least-once in, exactly-once in effect.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from schemas import models
+
+T = TypeVar("T")
+
+
+class RetryableError(Exception):
+    """The target is unavailable or throttling; try again later (``retry_after`` seconds, if known)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """The target refuses this batch for good; it goes to the dead-letter path, not round again."""
+
+
+class Sink(Protocol):
+    name: str
+
+    def write(self, batch: Sequence[models.Record]) -> None:
+        """Apply the batch idempotently; raise RetryableError or PermanentError."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    initial_s: float = 0.2
+    max_backoff_s: float = 30.0
+    max_elapsed_s: float | None = 600.0  # None: keep trying (a sink outage never loses data)
+
+
+def retry(
+    call: Callable[[], T],
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_retry: Callable[[int, Exception, float], None] | None = None,
+) -> T:
+    """``call()`` until it succeeds: exponential backoff with full jitter, honouring Retry-After."""
+    rng = rng or random.Random()
+    started = clock()
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except RetryableError as exc:
+            attempt += 1
+            ceiling = min(policy.max_backoff_s, policy.initial_s * 2 ** (attempt - 1))
+            delay = exc.retry_after if exc.retry_after is not None else rng.uniform(0, ceiling)
+            if policy.max_elapsed_s is not None and clock() - started + delay > policy.max_elapsed_s:
+                raise
+            if on_retry:
+                on_retry(attempt, exc, delay)
+            sleep(delay)
+
+
+def mask_email(email: str | None) -> str | None:
+    """``j***@acme.com``: enough to recognise a lead in a log line, not enough to leak it."""
+    if not email or "@" not in email:
+        return email
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"

@@ -1,0 +1,1 @@
+"""The warehouse sink: append-only facts, current state, closed-loop reporting views."""

@@ -1,0 +1,43 @@
+"""`leadstream report funnel`: the closed-loop views as readable tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from sinks.warehouse.db import Database
+
+REPORTS = {
+    "Funnel": "SELECT * FROM v_funnel",
+    "Funnel by first-touch source": "SELECT * FROM v_funnel_by_source ORDER BY mqls DESC, source",
+    "Stage velocity (median hours)": "SELECT * FROM v_stage_velocity ORDER BY pair",
+    "SLA compliance by priority and rep": "SELECT * FROM v_sla_compliance ORDER BY priority, owner_id",
+    "Disqualification reasons by source": "SELECT * FROM v_disqualification_reasons ORDER BY contacts DESC, source",
+    "Data hygiene": "SELECT * FROM v_data_hygiene",
+}
+
+
+def funnel_report(db: Database) -> dict[str, list[dict]]:
+    return {title: db.query(sql) for title, sql in REPORTS.items()}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return str(value)
+
+
+def render(report: dict[str, list[dict]], console: Console | None = None) -> None:
+    console = console or Console()
+    for title, rows in report.items():
+        table = Table(title=title, title_justify="left")
+        if not rows:
+            console.print(f"[bold]{title}[/]: no data yet")
+            continue
+        for column in rows[0]:
+            table.add_column(column, justify="right" if not isinstance(rows[0][column], str) else "left")
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row.values()))
+        console.print(table)
