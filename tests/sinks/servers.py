@@ -1,0 +1,141 @@
+"""Local HTTP servers that speak the external APIs (HubSpot batch upsert, Slack Web API).
+
+Real HTTP on 127.0.0.1 with scripted faults (429 with Retry-After, 5xx, slow answers), so the
+sinks' retry and rate-limit code is exercised over a real socket.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Fault:
+    status: int = 500
+    retry_after: float | None = None
+    delay_s: float = 0.0
+    body: dict = field(default_factory=dict)
+
+
+class FakeApi:
+    """Shared plumbing: a queue of faults to answer with before behaving normally."""
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.requests = 0
+        self.lock = threading.Lock()
+
+    def fail_next(self, count: int, **kw: object) -> None:
+        with self.lock:
+            self.faults += [Fault(**kw) for _ in range(count)]  # type: ignore[arg-type]
+
+    def next_fault(self) -> Fault | None:
+        with self.lock:
+            self.requests += 1
+            return self.faults.pop(0) if self.faults else None
+
+    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+        raise NotImplementedError
+
+
+class FakeHubSpot(FakeApi):
+    def __init__(self, token: str = "test-token") -> None:
+        super().__init__()
+        self.token = token
+        self.contacts: dict[str, dict[str, str]] = {}
+        self.writes: Counter[str] = Counter()
+        self.request_times: list[float] = []
+
+    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, {"status": "error", "message": "invalid token"}, {}
+        if path != "/crm/v3/objects/contacts/batch/upsert":
+            return 404, {"status": "error"}, {}
+        inputs = body.get("inputs", [])
+        if len(inputs) > 100:
+            return 400, {"status": "error", "message": "batch over 100"}, {}
+        results = []
+        for item in inputs:
+            if item.get("idProperty") != "email" or "@" not in str(item.get("id")):
+                return 400, {"status": "error", "message": f"bad id {item.get('id')!r}"}, {}
+            self.contacts.setdefault(item["id"], {}).update(item["properties"])
+            self.writes[item["id"]] += 1
+            results.append({"id": item["id"], "properties": self.contacts[item["id"]]})
+        self.request_times.append(time.monotonic())
+        return 200, {"status": "COMPLETE", "results": results}, {}
+
+
+class FakeSlack(FakeApi):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[dict] = []
+
+    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+        if path != "/api/chat.postMessage":
+            return 404, {"ok": False, "error": "unknown_method"}, {}
+        if not headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        self.messages.append(body)
+        return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}, {}
+
+
+def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            ctype = self.headers.get("Content-Type", "")
+            if "json" in ctype:
+                body = json.loads(raw or b"{}")
+            else:  # slack-sdk may send form-encoded bodies
+                from urllib.parse import parse_qsl
+
+                body = dict(parse_qsl(raw.decode()))
+                if "blocks" in body:
+                    body["blocks"] = json.loads(body["blocks"])
+            fault = api.next_fault()
+            if fault is not None:
+                time.sleep(fault.delay_s)
+                if fault.status == 200:
+                    status, payload, extra = api.handle(self.path, body, dict(self.headers))
+                else:
+                    status, payload = fault.status, fault.body or {"ok": False, "error": "ratelimited"}
+                    extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            else:
+                status, payload, extra = api.handle(self.path, body, dict(self.headers))
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client timed out first
+                pass
+
+    return Handler
+
+
+@contextmanager
+def serve(api: FakeApi) -> Iterator[str]:
+    """Run ``api`` on a free loopback port; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
