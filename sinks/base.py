@@ -7,6 +7,7 @@ the runner can retry and redeliver freely: at-least-once in, exactly-once in eff
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +45,12 @@ class RetryPolicy:
     max_elapsed_s: float | None = 600.0  # None: keep trying (a sink outage never loses data)
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
 def retry(
     call: Callable[[], T],
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
@@ -76,3 +80,11 @@ def mask_email(email: str | None) -> str | None:
         return email
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_emails(text: str) -> str:
+    """Every address inside free text (an error body, a log message) masked as ``mask_email`` does."""
+    return _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", text)

@@ -1,0 +1,79 @@
+"""`leadstream sink run NAME`, `leadstream report funnel`, `leadstream state contact|account ID`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+sink_app = typer.Typer(help="Run a sink (its own consumer group on the output topics).", no_args_is_help=True)
+report_app = typer.Typer(help="Closed-loop reports from the warehouse.", no_args_is_help=True)
+state_app = typer.Typer(help="Current contact / account state from Redis.", no_args_is_help=True)
+
+
+@sink_app.command("run")
+def run(name: Annotated[str, typer.Argument(help="crm | warehouse | redis | slack")]) -> None:
+    """Consume the output topics into one target until SIGINT / SIGTERM."""
+    from leadstream.runtime import resolve_settings
+    from sinks.factory import build
+    from sinks.runner import STREAMS_OF, run_sink
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = resolve_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stats = run_sink(build(name, settings), settings, STREAMS_OF[name], stop)
+    typer.echo(
+        f"{name} sink stopped: consumed {stats.consumed}, written {stats.written}, dead-lettered {stats.dead_letters}"
+    )
+
+
+@report_app.command("funnel")
+def funnel(
+    dsn: Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: LEADSTREAM_POSTGRES_DSN).")] = None,
+    duckdb: Annotated[Path | None, typer.Option(help="DuckDB file instead of PostgreSQL.")] = None,
+) -> None:
+    """Funnel rates by source, stage velocity, SLA compliance, disqualification reasons, hygiene."""
+    from leadstream.settings import Settings
+    from sinks.warehouse.db import connect
+    from sinks.warehouse.report import funnel_report, render
+
+    settings = Settings()
+    if duckdb is None and dsn is None and settings.postgres_dsn:
+        dsn = settings.postgres_dsn.get_secret_value()
+    db = connect(dsn, str(duckdb) if duckdb else "leadstream.duckdb")
+    render(funnel_report(db))
+
+
+def _read(kind: str, key: str) -> None:
+    from leadstream.settings import Settings
+    from sinks.redis_state import RedisStateSink
+
+    settings = Settings()
+    if not settings.redis_url:
+        typer.echo("set LEADSTREAM_REDIS_URL", err=True)
+        raise typer.Exit(2)
+    sink = RedisStateSink(settings.redis_url)
+    found = sink.read_contact(key) if kind == "contact" else sink.read_account(key)
+    if found is None:
+        typer.echo(f"no {kind} {key}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(found, indent=2, sort_keys=True))
+
+
+@state_app.command("contact")
+def contact(contact_id: str) -> None:
+    """A contact's score, stage, last MQL and SLA status."""
+    _read("contact", contact_id)
+
+
+@state_app.command("account")
+def account(account_id: str) -> None:
+    """An account's engaged contacts, departments and last MQL."""
+    _read("account", account_id)

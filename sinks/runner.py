@@ -1,0 +1,141 @@
+"""Runs one sink as its own Kafka consumer group: decode → write (retried) → commit.
+
+At-least-once: offsets are committed only after the batch was written (or dead-lettered), and
+sinks are idempotent, so a crash or rebalance that redelivers a batch changes nothing. A sink
+outage only stalls this sink's group; qualification and the other sinks go on. The delivery
+logic (``deliver``) is pure of Kafka so it is tested directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from leadstream.settings import Settings
+from schemas import models
+from schemas.catalog import BY_NAME, StreamSpec
+from schemas.serde import AvroSerde, ValueFormat
+from schemas.validation import accept, dead_letter
+from sinks.base import PermanentError, RetryPolicy, Sink, mask_emails, retry
+
+log = logging.getLogger(__name__)
+DeadLetterFn = Callable[[models.DeadLetter], None]
+
+
+class Stopped(Exception):
+    """The stop event was set while a write was being retried; the batch stays uncommitted."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One consumed value: its decoded record, or the dead letter saying why it did not decode."""
+
+    topic: str
+    position: str  # partition:offset
+    raw: bytes
+    key: bytes | None
+    record: models.Record | models.DeadLetter
+
+
+@dataclass
+class DeliveryStats:
+    written: int = 0
+    dead_letters: int = 0
+
+
+def decode(spec: StreamSpec, topic: str, position: str, raw: bytes, key: bytes | None, serde: AvroSerde | None) -> Item:
+    return Item(topic, position, raw, key, accept(spec, topic, position, raw, ValueFormat.auto, serde, key))
+
+
+def deliver(
+    sink: Sink,
+    items: Sequence[Item],
+    policy: RetryPolicy,
+    on_dead_letter: DeadLetterFn,
+    sleep: Callable[[float], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryStats:
+    """Write the batch (retried); if the target refuses it for good, find the refused records one
+    by one (idempotent sinks skip what already landed) and dead-letter only those."""
+    stats = DeliveryStats()
+    good: list[Item] = []
+    for item in items:
+        if isinstance(item.record, models.DeadLetter):
+            on_dead_letter(item.record)
+            stats.dead_letters += 1
+        else:
+            good.append(item)
+    if not good:
+        return stats
+    kwargs = {"sleep": sleep} if sleep else {}
+
+    def write(batch: list[models.Record]) -> None:
+        if should_stop():
+            raise Stopped()
+        sink.write(batch)
+
+    try:
+        retry(lambda: write([i.record for i in good]), policy, **kwargs)  # type: ignore[misc]
+        stats.written = len(good)
+        return stats
+    except PermanentError as exc:
+        log.warning("%s refused a batch of %d (%s); isolating the bad records", sink.name, len(good), mask_emails(str(exc)))
+    for item in good:
+        try:
+            retry(lambda item=item: write([item.record]), policy, **kwargs)  # type: ignore[misc]
+            stats.written += 1
+        except PermanentError as exc:
+            error = f"{sink.name}: {exc}"
+            on_dead_letter(dead_letter(item.topic, item.position, error, item.raw, item.key))
+            stats.dead_letters += 1
+    return stats
+
+
+def run_sink(
+    sink: Sink,
+    settings: Settings,
+    topics: Iterable[str],
+    group_id: str,
+    stop_event: threading.Event,
+    batch_size: int = 500,
+    poll_timeout_s: float = 1.0,
+    policy: RetryPolicy | None = None,
+    on_batch: Callable[[DeliveryStats], None] | None = None,
+) -> None:
+    """Consume the logical streams ``topics`` (e.g. ``["mql", "contact_state"]``) until stopped."""
+    from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
+
+    serde = avro_serde(settings)
+    specs = {settings.topic(name): BY_NAME[name] for name in topics}
+    source = consumer(settings, group_id, specs)
+    dead_letters = RecordWriter(settings, producer(settings), serde) if serde else None
+    policy = policy or RetryPolicy(max_elapsed_s=None)
+
+    def on_dead_letter(record: models.DeadLetter) -> None:
+        log.warning("%s dead-letters %s@%s: %s", sink.name, record.source_topic, record.position, mask_emails(record.error))
+        if dead_letters is not None:
+            dead_letters.write(record)
+
+    try:
+        while not stop_event.is_set():
+            messages = source.consume(num_messages=batch_size, timeout=poll_timeout_s)
+            items = [
+                decode(specs[m.topic()], m.topic(), f"{m.partition()}:{m.offset()}", m.value(), m.key(), serde)
+                for m in messages
+                if not m.error() and m.value() is not None  # tombstones on compacted state topics
+            ]
+            if not messages:
+                continue
+            try:
+                stats = deliver(sink, items, policy, on_dead_letter, sleep=stop_event.wait, should_stop=stop_event.is_set)
+            except Stopped:
+                break  # uncommitted: the next run redelivers this batch
+            if dead_letters is not None:
+                dead_letters.flush()
+            source.commit(asynchronous=False)
+            if on_batch:
+                on_batch(stats)
+    finally:
+        source.close()
