@@ -41,8 +41,23 @@ class Item:
 
 @dataclass
 class DeliveryStats:
+    consumed: int = 0
     written: int = 0
     dead_letters: int = 0
+
+    def add(self, other: DeliveryStats) -> None:
+        self.consumed += other.consumed
+        self.written += other.written
+        self.dead_letters += other.dead_letters
+
+
+# The streams each sink consumes (logical names; topic names come from settings).
+STREAMS_OF: dict[str, tuple[str, ...]] = {
+    "crm": ("mql", "sla", "lifecycle", "contact_state"),
+    "warehouse": ("mql", "sla", "lifecycle", "alerts", "contact_state", "account_state"),
+    "redis": ("mql", "sla", "contact_state", "account_state"),
+    "slack": ("alerts",),
+}
 
 
 def decode(spec: StreamSpec, topic: str, position: str, raw: bytes, key: bytes | None, serde: AvroSerde | None) -> Item:
@@ -59,7 +74,7 @@ def deliver(
 ) -> DeliveryStats:
     """Write the batch (retried); if the target refuses it for good, find the refused records one
     by one (idempotent sinks skip what already landed) and dead-letter only those."""
-    stats = DeliveryStats()
+    stats = DeliveryStats(consumed=len(items))
     good: list[Item] = []
     for item in items:
         if isinstance(item.record, models.DeadLetter):
@@ -81,7 +96,9 @@ def deliver(
         stats.written = len(good)
         return stats
     except PermanentError as exc:
-        log.warning("%s refused a batch of %d (%s); isolating the bad records", sink.name, len(good), mask_emails(str(exc)))
+        log.warning(
+            "%s refused a batch of %d (%s); isolating the bad records", sink.name, len(good), mask_emails(str(exc))
+        )
     for item in good:
         try:
             retry(lambda item=item: write([item.record]), policy, **kwargs)  # type: ignore[misc]
@@ -96,46 +113,59 @@ def deliver(
 def run_sink(
     sink: Sink,
     settings: Settings,
-    topics: Iterable[str],
-    group_id: str,
+    streams: Iterable[str],
     stop_event: threading.Event,
+    group_id: str | None = None,
     batch_size: int = 500,
     poll_timeout_s: float = 1.0,
     policy: RetryPolicy | None = None,
     on_batch: Callable[[DeliveryStats], None] | None = None,
-) -> None:
-    """Consume the logical streams ``topics`` (e.g. ``["mql", "contact_state"]``) until stopped."""
+) -> DeliveryStats:
+    """Consume the logical ``streams`` (e.g. ``STREAMS_OF["crm"]``) until ``stop_event`` is set.
+
+    The group defaults to ``leadstream-sink-<name>``: each sink keeps its own offsets, so one
+    sink lagging or down never holds back another. ``on_batch`` sees the running totals.
+    """
     from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
 
     serde = avro_serde(settings)
-    specs = {settings.topic(name): BY_NAME[name] for name in topics}
-    source = consumer(settings, group_id, specs)
+    specs = {settings.topic(name): BY_NAME[name] for name in streams}
+    source = consumer(settings, group_id or f"leadstream-sink-{sink.name}", specs)
     dead_letters = RecordWriter(settings, producer(settings), serde) if serde else None
     policy = policy or RetryPolicy(max_elapsed_s=None)
+    totals = DeliveryStats()
 
     def on_dead_letter(record: models.DeadLetter) -> None:
-        log.warning("%s dead-letters %s@%s: %s", sink.name, record.source_topic, record.position, mask_emails(record.error))
+        log.warning(
+            "%s dead-letters %s@%s: %s", sink.name, record.source_topic, record.position, mask_emails(record.error)
+        )
         if dead_letters is not None:
             dead_letters.write(record)
 
     try:
         while not stop_event.is_set():
             messages = source.consume(num_messages=batch_size, timeout=poll_timeout_s)
+            values = [m for m in messages if not m.error()]
+            if not values:
+                continue
             items = [
                 decode(specs[m.topic()], m.topic(), f"{m.partition()}:{m.offset()}", m.value(), m.key(), serde)
-                for m in messages
-                if not m.error() and m.value() is not None  # tombstones on compacted state topics
+                for m in values
+                if m.value() is not None  # tombstones on the compacted state topics
             ]
-            if not messages:
-                continue
             try:
-                stats = deliver(sink, items, policy, on_dead_letter, sleep=stop_event.wait, should_stop=stop_event.is_set)
+                stats = deliver(
+                    sink, items, policy, on_dead_letter, sleep=stop_event.wait, should_stop=stop_event.is_set
+                )
             except Stopped:
                 break  # uncommitted: the next run redelivers this batch
+            stats.consumed = len(values)
             if dead_letters is not None:
                 dead_letters.flush()
             source.commit(asynchronous=False)
+            totals.add(stats)
             if on_batch:
-                on_batch(stats)
+                on_batch(totals)
     finally:
         source.close()
+    return totals

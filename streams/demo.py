@@ -19,6 +19,7 @@ from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_NAME, STREAMS, Role
 from schemas.serde import ValueFormat, decode_value
+from sinks.base import Sink
 from streams.kafka_io import avro_serde, consumer, producer
 from streams.pipeline import Pipeline
 from streams.workload import WorkloadConfig, generate
@@ -108,12 +109,14 @@ def run_demo(
     seed: int = 11,
     idle_seconds: float = 4.0,
     console: Console | None = None,
+    warehouse: Sink | None = None,
 ) -> Counter[str]:
+    """Produce, decide and print; decisions also go to ``warehouse`` when one is given."""
     console = console or Console()
     produced = produce_demo_events(settings, events, seed)
     console.print(f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics")
     pipeline = Pipeline(settings, rules, group_id=f"leadstream-demo-{int(time.time())}")
-    outputs = {settings.topic(s.name): s for s in STREAMS if s.role in (Role.output, Role.dead_letter)}
+    outputs = {settings.topic(s.name): s for s in STREAMS if s.role is not Role.input}
     watcher = consumer(settings, f"leadstream-demo-watch-{int(time.time())}", outputs)
     serde = pipeline.serde
     counts: Counter[str] = Counter()
@@ -122,17 +125,21 @@ def run_demo(
         while time.monotonic() - last_activity < idle_seconds:
             if pipeline.poll_once(timeout=0.2):
                 last_activity = time.monotonic()
+            batch: list[models.Record] = []
             for msg in watcher.consume(num_messages=500, timeout=0.2):
                 if msg.error():
                     continue
                 spec = outputs[msg.topic()]
                 datum = decode_value(msg.value(), ValueFormat.avro, spec.avro_name, serde)
                 record = spec.model.model_validate(datum)
+                batch.append(record)
                 counts[msg.topic()] += 1
                 line = _line(record)
                 if line:
                     console.print(line, highlight=False)
                 last_activity = time.monotonic()
+            if warehouse is not None and batch:
+                warehouse.write(batch)
     finally:
         pipeline.close()
         watcher.close()

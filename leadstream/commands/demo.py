@@ -15,11 +15,21 @@ def demo(
 ) -> None:
     """Start what is missing, create topics, produce demo events and print decisions live."""
     from leadstream.runtime import resolve_settings
+    from leadstream.settings import Settings
     from processors.rules import load_rules
+    from sinks.warehouse.report import funnel_report, render
+    from sinks.warehouse.sink import WarehouseSink
     from streams.demo import run_demo
     from streams.topics import ensure_topics
 
+    # The warehouse the user configured, else the embedded DuckDB file `report funnel` reads.
+    configured = Settings().postgres_dsn
+    warehouse = WarehouseSink(
+        dsn=configured.get_secret_value() if configured else None, duckdb_path="leadstream.duckdb"
+    )
     settings = resolve_settings()
     typer.echo(f"kafka {settings.bootstrap_servers}  registry {settings.registry_url}")
     ensure_topics(settings)
-    run_demo(settings, load_rules(rules), events=events, seed=seed)
+    run_demo(settings, load_rules(rules), events=events, seed=seed, warehouse=warehouse)
+    typer.echo("closed-loop report of the demo (again any time: .venv/bin/leadstream report funnel)")
+    render(funnel_report(warehouse._connect()))
