@@ -82,6 +82,7 @@ def qualify_contact(
         thresholds=_thresholds(thresholds, rules.window_days),
         rules_version=rules.version,
         source=contact.source,
+        campaign=contact.campaign,
     )
     out: list[Record] = [mql]
     out.append(_transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None))
@@ -397,8 +398,12 @@ def _alert(
     text: str,
 ) -> Alert:
     alerts = engine.rules.alerts
+    owner = (contact.owner_id if contact else None) or (account.owner_id if account else None)
     territory = account.territory if account else None
-    channel = alerts.channels_by_territory.get(territory or "", alerts.default_channel)
+    # An owner's own channel beats the territory's; the default catches the rest.
+    channel = alerts.channels_by_owner.get(owner or "") or alerts.channels_by_territory.get(
+        territory or "", alerts.default_channel
+    )
     return Alert(
         alert_id=stable_id("alert", dedupe_key),
         kind=kind,

@@ -227,6 +227,7 @@ class Mql(Record):
     thresholds: Thresholds
     rules_version: str
     source: str | None = None
+    campaign: str | None = None
     committee: Committee | None = None
 
 

@@ -326,6 +326,7 @@ class LifecycleRules(Strict):
 class AlertRules(Strict):
     default_channel: str
     channels_by_territory: dict[str, str] = {}
+    channels_by_owner: dict[str, str] = {}
 
 
 class DedupeRules(Strict):

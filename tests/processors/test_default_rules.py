@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from processors.engine import Engine
+from processors.rules import default_rules_text, parse_rules
 from schemas.models import Alert, Lifecycle, Mql, Sla
 from tests.processors.builders import (
     FIT,
@@ -372,3 +373,23 @@ def test_changed_contacts_and_accounts_become_state_records(engine: Engine) -> N
     [acme] = [s for s in states if isinstance(s, AccountState)]
     assert acme.account_id == "acc-1" and acme.engaged_contacts == [dana.contact_id]
     assert engine.drain_changes() == [], "drained until the next change"
+
+
+def test_alert_channel_follows_owner_then_territory(rules) -> None:
+    text = (
+        default_rules_text()
+        .replace("  channels_by_territory: {}", '  channels_by_territory: {emea: "#emea-leads"}')
+        .replace("  channels_by_owner: {}", '  channels_by_owner: {rep-9: "#team-rep-9"}')
+    )
+    custom = parse_rules(text)
+    base = [account(at(-5), "acc-1", "acme.io", territory="emea", owner_id="rep-2")]
+    out = Engine(custom).run([*base, form(at(0), "v1", "a@acme.io", "demo_request", **FIT)])
+    assert [a.channel for a in of(Alert, out)] == ["#emea-leads"]
+    out = Engine(custom).run(
+        [
+            *base,
+            contact(at(-1), "c-1", "b@acme.io", owner_id="rep-9"),
+            form(at(0), "v2", "b@acme.io", "demo_request", **FIT),
+        ]
+    )
+    assert [a.channel for a in of(Alert, out)] == ["#team-rep-9"]
