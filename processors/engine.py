@@ -94,6 +94,8 @@ class Engine:
         """Move the clock to ``now_ms`` and fire every SLA timer due by then."""
         out = self._fire_timers(now_ms, inclusive=True)
         self.store.clock_ms = max(self.store.clock_ms, now_ms)
+        if now_ms - self.store.last_sweep_ms >= SWEEP_EVERY_MS:  # live: the ticker drives expiry too
+            self._sweep(now_ms)
         return out
 
     def run(self, events: Iterable[InputEvent]) -> list[Output]:

@@ -393,3 +393,12 @@ def test_alert_channel_follows_owner_then_territory(rules) -> None:
         ]
     )
     assert [a.channel for a in of(Alert, out)] == ["#team-rep-9"]
+
+
+def test_memory_is_bounded_by_event_time_expiry(engine: Engine) -> None:
+    """Anonymous visitors, idle leads and remembered event ids are forgotten as time passes."""
+    engine.run([visit(at(i), f"anon-{i}", "/blog/x") for i in range(50)])
+    engine.run([form(at(60), "v1", "tire-kicker@tiny.io", "newsletter")])
+    assert len(engine.store.visitors) == 51 and len(engine.store.seen) == 51
+    engine.advance(ms(at(0, days=200)))
+    assert engine.store.visitors == {} and engine.store.seen == {} and engine.store.contacts == {}
