@@ -6,6 +6,7 @@ the runner can retry and redeliver freely: at-least-once in, exactly-once in eff
 
 from __future__ import annotations
 
+import email.utils
 import random
 import re
 import time
@@ -26,15 +27,37 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header (delta-seconds or an HTTP-date, RFC 9110) as seconds from now."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
 class PermanentError(Exception):
     """The target refuses this batch for good; it goes to the dead-letter path, not round again."""
 
 
+class ConfigurationError(Exception):
+    """The sink itself is misconfigured (a rejected token, a missing scope): no record is at fault,
+    so nothing is dead-lettered; the runner stops without committing and the operator fixes it."""
+
+
 class Sink(Protocol):
+    """May also have ``prepare()``: one-time setup the runner calls (retried) before the first batch."""
+
     name: str
 
     def write(self, batch: Sequence[models.Record]) -> None:
-        """Apply the batch idempotently; raise RetryableError or PermanentError."""
+        """Apply the batch idempotently; raise RetryableError, PermanentError or ConfigurationError."""
         ...
 
 

@@ -1,8 +1,9 @@
-"""Sink configuration from env (``LEADSTREAM_SINK_*``): targets, credentials, channel routing.
+"""Sink targets, credentials and routing from env / the config file (``LEADSTREAM_*``).
 
 Kept apart from ``leadstream.settings.Settings`` (the cluster) so each sink's knobs live beside
-it. Tokens and DSNs are ``SecretStr``: they never appear in a repr, a log line or an error.
-Nested values use ``__`` (``LEADSTREAM_SINK_SLACK_CHANNELS__EMEA=#sales-emea``).
+it. Tokens are ``SecretStr``: they never appear in a repr, a log line or an error, and are
+unwrapped only where a client is built. Maps use ``__``:
+``LEADSTREAM_SLACK_CHANNELS_BY_KIND__SLA_BREACH=#sales-managers``.
 """
 
 from __future__ import annotations
@@ -10,46 +11,33 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sinks.base import RetryPolicy
-
 
 class SinkSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_SINK_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", env_nested_delimiter="__", extra="ignore")
 
-    batch_size: int = 500
-    poll_timeout_s: float = 1.0
-    retry_initial_s: float = 0.5
-    retry_max_backoff_s: float = 60.0
-    retry_max_elapsed_s: float | None = None  # None: a long outage blocks this sink only, never loses data
+    # CRM (HubSpot-compatible batch upsert)
+    crm_url: str = "https://api.hubapi.com"
+    crm_token: SecretStr | None = None
+    crm_timeout_s: float = 10.0
+    crm_rate_limit: int = 100  # requests per window: HubSpot's published limit
+    crm_rate_window_s: float = 10.0
 
-    # CRM (HubSpot-compatible)
-    hubspot_url: str = "https://api.hubapi.com"
-    hubspot_token: SecretStr | None = None
-    hubspot_timeout_s: float = 10.0
-    hubspot_rate_limit: int = 100  # requests per window (HubSpot's published limit)
-    hubspot_rate_window_s: float = 10.0
-
-    # Warehouse: PostgreSQL when a DSN is set (else Settings.postgres_dsn is NOT assumed), else DuckDB
-    warehouse_dsn: SecretStr | None = None
+    # Warehouse: PostgreSQL at Settings.postgres_dsn when set, else this embedded DuckDB file
     duckdb_path: str = "leadstream.duckdb"
 
-    # Redis serving state (falls back to Settings.redis_url)
-    redis_url: SecretStr | None = None
+    # Redis serving state (at Settings.redis_url)
     redis_ttl_s: int = 90 * 24 * 3600
 
     # Slack
     slack_token: SecretStr | None = None
-    slack_base_url: str = "https://slack.com/api/"
-    slack_default_channel: str = "#leadstream-alerts"
-    # An alert's channel (the territory channel chosen by the rules), or its account id, or its
-    # owner id → the Slack channel to post in. Unmapped: the alert's own channel, else the default.
-    slack_channels: dict[str, str] = {}
-    slack_throttle_s: int = 24 * 3600  # one post per dedupe_key per window
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(self.retry_initial_s, self.retry_max_backoff_s, self.retry_max_elapsed_s)
+    slack_url: str = "https://slack.com/api/"
+    slack_default_channel: str = "#leads"
+    slack_channels_by_kind: dict[str, str] = {}  # alert kind -> channel, overriding the rules' choice
+    slack_throttle_s: int = 6 * 3600  # one post per dedupe_key per window
 
 
-def secret(value: SecretStr | None) -> str | None:
-    """The plain value, only at the point of use (a client constructor)."""
-    return value.get_secret_value() if value is not None else None
+def required(value: SecretStr | None, env: str) -> str:
+    """The plain secret at the point of use, or a clear error naming the variable to set."""
+    if value is None or not value.get_secret_value():
+        raise ValueError(f"set {env}")
+    return value.get_secret_value()

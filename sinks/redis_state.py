@@ -16,17 +16,23 @@ from schemas import models
 from sinks.base import RetryableError
 
 PREFIX = "leadstream"
-# KEYS[1] hash; ARGV[1] version field; ARGV[2] version (ms); ARGV[3] ttl s; ARGV[4..] field, value pairs.
-# Each kind of update has its own version field, so a newer SLA status and an older full state
-# record do not reject each other.
+# KEYS[1] hash; ARGV[1] version (event time, ms); ARGV[2] ttl s; ARGV[3..] field, value pairs.
+# Every field keeps its own version (``_v_<field>``): records about one contact come on different
+# topics in any order, so a late, older contact.state must not undo a newer SLA status while its
+# own newer fields still land. A tie rewrites the same value (a redelivery).
 _NEWER_WINS = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], unpack(ARGV, 4))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-return 1
+local version = tonumber(ARGV[1])
+local written = 0
+for i = 3, #ARGV, 2 do
+  local seen = redis.call('HGET', KEYS[1], '_v_' .. ARGV[i])
+  if not seen or tonumber(seen) <= version then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1], '_v_' .. ARGV[i], version)
+    written = written + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return written
 """
-VERSION_FIELDS = {"state": "_v_state", "sla": "_v_sla", "mql": "_v_mql"}
 
 
 def contact_key(contact_id: str) -> str:
@@ -46,17 +52,17 @@ def _json(value: dict[str, object]) -> dict[str, str]:
     return {k: orjson.dumps(v).decode() for k, v in value.items()}
 
 
-def _fields(record: models.Record) -> tuple[str, str, dict[str, str]] | None:
-    """Which hash a record updates, under which version field, with what (JSON values)."""
+def _fields(record: models.Record) -> tuple[str, dict[str, str]] | None:
+    """Which hash a record updates, with what (JSON values)."""
     if isinstance(record, models.ContactState):
-        return contact_key(record.contact_id), "state", _json(record.model_dump(mode="json"))
+        return contact_key(record.contact_id), _json(record.model_dump(mode="json"))
     if isinstance(record, models.AccountState):
-        return account_key(record.account_id), "state", _json(record.model_dump(mode="json"))
+        return account_key(record.account_id), _json(record.model_dump(mode="json"))
     if isinstance(record, models.Sla) and record.contact_id:
-        return contact_key(record.contact_id), "sla", _json({"sla_status": record.status.value})
+        return contact_key(record.contact_id), _json({"sla_status": record.status.value})
     if isinstance(record, models.Mql) and record.kind.value == "account" and record.account_id:
         committee = record.committee.model_dump(mode="json") if record.committee else None
-        return account_key(record.account_id), "mql", _json({"last_mql_id": record.mql_id, "committee": committee})
+        return account_key(record.account_id), _json({"last_mql_id": record.mql_id, "committee": committee})
     return None
 
 
@@ -75,9 +81,9 @@ class RedisStateSink:
                 target = _fields(record)
                 if target is None:
                     continue
-                key, kind, fields = target
+                key, fields = target
                 flat = [item for pair in fields.items() for item in pair]
-                self._script(keys=[key], args=[VERSION_FIELDS[kind], _ms(record), self.ttl_s, *flat], client=pipe)
+                self._script(keys=[key], args=[_ms(record), self.ttl_s, *flat], client=pipe)
             pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
             raise RetryableError(f"redis unavailable: {exc}") from exc

@@ -2,12 +2,15 @@
 
 At-least-once: offsets are committed only after the batch was written (or dead-lettered), and
 sinks are idempotent, so a crash or rebalance that redelivers a batch changes nothing. A sink
-outage only stalls this sink's group; qualification and the other sinks go on. The delivery
-logic (``deliver``) is pure of Kafka so it is tested directly.
+outage only stalls this sink's group; qualification and the other sinks go on. A record the
+target refuses for good goes to ``lead.deadletter``; a ConfigurationError (a revoked token, say)
+fails every record alike, so it stops the sink uncommitted instead. The delivery logic
+(``deliver``) is pure of Kafka so it is tested directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -110,6 +113,21 @@ def deliver(
     return stats
 
 
+def prepare(sink: Sink, policy: RetryPolicy, stop_event: threading.Event) -> None:
+    """The sink's optional one-time setup (``sink.prepare()``: CRM properties, say), retried."""
+    setup = getattr(sink, "prepare", None)
+    if setup is None:
+        return
+
+    def call() -> None:
+        if stop_event.is_set():
+            raise Stopped()
+        setup()
+
+    with contextlib.suppress(Stopped):
+        retry(call, policy, sleep=stop_event.wait)
+
+
 def run_sink(
     sink: Sink,
     settings: Settings,
@@ -126,12 +144,16 @@ def run_sink(
     The group defaults to ``leadstream-sink-<name>``: each sink keeps its own offsets, so one
     sink lagging or down never holds back another. ``on_batch`` sees the running totals.
     """
+    from confluent_kafka import KafkaException
+
     from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
 
     serde = avro_serde(settings)
+    if serde is None:  # output topics are Avro, and dead letters must have somewhere to go
+        raise ValueError("a sink needs the schema registry (LEADSTREAM_REGISTRY_URL)")
     specs = {settings.topic(name): BY_NAME[name] for name in streams}
     source = consumer(settings, group_id or f"leadstream-sink-{sink.name}", specs)
-    dead_letters = RecordWriter(settings, producer(settings), serde) if serde else None
+    dead_letters = RecordWriter(settings, producer(settings), serde)
     policy = policy or RetryPolicy(max_elapsed_s=None)
     totals = DeliveryStats()
 
@@ -139,10 +161,10 @@ def run_sink(
         log.warning(
             "%s dead-letters %s@%s: %s", sink.name, record.source_topic, record.position, mask_emails(record.error)
         )
-        if dead_letters is not None:
-            dead_letters.write(record)
+        dead_letters.write(record)
 
     try:
+        prepare(sink, policy, stop_event)
         while not stop_event.is_set():
             messages = source.consume(num_messages=batch_size, timeout=poll_timeout_s)
             values = [m for m in messages if not m.error()]
@@ -160,9 +182,11 @@ def run_sink(
             except Stopped:
                 break  # uncommitted: the next run redelivers this batch
             stats.consumed = len(values)
-            if dead_letters is not None:
-                dead_letters.flush()
-            source.commit(asynchronous=False)
+            dead_letters.flush()
+            try:
+                source.commit(asynchronous=False)
+            except KafkaException as exc:  # partitions moved in a rebalance: a redelivery is harmless
+                log.warning("%s: commit failed (%s); the batch may be redelivered", sink.name, exc)
             totals.add(stats)
             if on_batch:
                 on_batch(totals)

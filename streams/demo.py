@@ -24,6 +24,7 @@ from streams.kafka_io import avro_serde, consumer, producer
 from streams.pipeline import Pipeline
 from streams.workload import WorkloadConfig, generate
 
+STARTUP_GRACE_S = 60.0
 BAD_RECORDS: list[tuple[str, bytes]] = [
     ("web_visits", b'{"event_id": "bad-1", "visitor_id": "v-x", "url": "https://x.io/"}'),
     ("web_visits", b'{"event_id": "bad-2", "occurred_at": "yesterday", "visitor_id": "v", "url": "/"}'),
@@ -120,7 +121,8 @@ def run_demo(
     watcher = consumer(settings, f"leadstream-demo-watch-{int(time.time())}", outputs)
     serde = pipeline.serde
     counts: Counter[str] = Counter()
-    last_activity = time.monotonic()
+    # The idle clock starts once the pipeline has joined its group and consumed something.
+    last_activity = time.monotonic() + STARTUP_GRACE_S
     try:
         while time.monotonic() - last_activity < idle_seconds:
             if pipeline.poll_once(timeout=0.2):

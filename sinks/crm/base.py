@@ -9,15 +9,39 @@ from typing import Protocol
 
 @dataclass
 class ContactUpdate:
-    """Properties to set on one CRM contact, identified by email; ``version_ms`` orders updates."""
+    """Properties to set on one CRM contact, identified by email.
+
+    ``versions`` holds the event time (ms) each value is from, per property: a contact's score
+    and its MQL reason come from different records that may arrive in any order, so ordering is
+    per property, not per contact.
+    """
 
     email: str
-    version_ms: int
     properties: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def set(self, name: str, value: str, version_ms: int) -> None:
+        """Last write wins by event time; a tie goes to the later record (arrival order)."""
+        if version_ms >= self.versions.get(name, -1):
+            self.properties[name] = value
+            self.versions[name] = version_ms
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """A contact property leadstream writes; ``kind`` is number, string, text or datetime."""
+
+    name: str
+    label: str
+    kind: str
 
 
 class CrmAdapter(Protocol):
     max_batch: int
+
+    def prepare(self, properties: Sequence[PropertySpec]) -> None:
+        """Make sure the CRM can take these properties (create what is missing); idempotent."""
+        ...
 
     def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> None:
         """Write one batch (≤ max_batch); raise RetryableError or PermanentError (sinks.base)."""

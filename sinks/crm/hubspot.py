@@ -8,10 +8,18 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from sinks.base import PermanentError, RetryableError
-from sinks.crm.base import ContactUpdate
+from sinks.base import ConfigurationError, PermanentError, RetryableError, retry_after_seconds
+from sinks.crm.base import ContactUpdate, PropertySpec
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+PROPERTIES_PATH = "/crm/v3/properties/contacts"
+GROUP = "leadstream"
+_KINDS = {  # PropertySpec.kind -> HubSpot property type and field type
+    "number": {"type": "number", "fieldType": "number"},
+    "string": {"type": "string", "fieldType": "text"},
+    "text": {"type": "string", "fieldType": "textarea"},
+    "datetime": {"type": "datetime", "fieldType": "date"},
+}
 
 
 class RateLimiter:
@@ -46,17 +54,42 @@ class HubSpotAdapter:
         self.http = httpx.Client(base_url=base_url, timeout=timeout_s, headers={"Authorization": f"Bearer {token}"})
         self.limiter = limiter or RateLimiter()
 
-    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> None:
-        body = {"inputs": [{"idProperty": "email", "id": u.email, "properties": u.properties} for u in updates]}
+    def _send(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
+        """One rate-limited request; HubSpot's answer mapped to the sink errors."""
         self.limiter.acquire()
         try:
-            response = self.http.post(UPSERT_PATH, json=body)
+            response = self.http.request(method, path, json=body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise RetryableError(f"CRM unreachable: {exc.__class__.__name__}") from None
         if response.status_code == 429:
-            retry_after = response.headers.get("Retry-After")
-            raise RetryableError("CRM rate limit (429)", float(retry_after) if retry_after else None)
+            raise RetryableError("CRM rate limit (429)", retry_after_seconds(response.headers.get("Retry-After")))
+        if response.status_code in (401, 403):  # every record would fail the same way: not theirs to carry
+            raise ConfigurationError(
+                f"CRM rejected the credentials ({response.status_code}): check LEADSTREAM_CRM_TOKEN and its scopes"
+            )
         if response.status_code >= 500:
             raise RetryableError(f"CRM error {response.status_code}")
+        return response
+
+    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> None:
+        body = {"inputs": [{"idProperty": "email", "id": u.email, "properties": u.properties} for u in updates]}
+        response = self._send("POST", UPSERT_PATH, body)
         if response.status_code >= 400:
             raise PermanentError(f"CRM refused the batch ({response.status_code}): {response.text[:200]}")
+
+    def prepare(self, properties: Sequence[PropertySpec]) -> None:
+        """Create the ``leadstream`` property group and whichever properties are missing."""
+        listed = self._send("GET", PROPERTIES_PATH)
+        if listed.status_code >= 400:
+            raise ConfigurationError(f"CRM property list refused ({listed.status_code}): {listed.text[:200]}")
+        existing = {p.get("name") for p in listed.json().get("results", [])}
+        missing = [p for p in properties if p.name not in existing]
+        if not missing:
+            return
+        group = self._send("POST", f"{PROPERTIES_PATH}/groups", {"name": GROUP, "label": "leadstream"})
+        if group.status_code >= 400 and group.status_code != 409:  # 409: the group exists already
+            raise ConfigurationError(f"CRM property group refused ({group.status_code}): {group.text[:200]}")
+        inputs = [{"name": p.name, "label": p.label, "groupName": GROUP, **_KINDS[p.kind]} for p in missing]
+        created = self._send("POST", f"{PROPERTIES_PATH}/batch/create", {"inputs": inputs})
+        if created.status_code >= 400:
+            raise ConfigurationError(f"CRM refused to create properties ({created.status_code}): {created.text[:200]}")

@@ -6,6 +6,7 @@ survives restarts), else in memory. Rate limits (HTTP 429 + Retry-After) are wai
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from schemas import models
-from sinks.base import PermanentError, RetryableError, RetryPolicy, retry
+from sinks.base import ConfigurationError, PermanentError, RetryableError, RetryPolicy, retry, retry_after_seconds
 
+# Slack Web API errors about the token or app, not the message (api.slack.com/methods/chat.postMessage).
+TOKEN_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+    }
+)
 TITLES = {
     "buying_committee": ":busts_in_silhouette: Buying committee",
     "fast_track": ":zap: Fast-track lead",
@@ -26,45 +41,77 @@ TITLES = {
 
 @dataclass
 class ChannelMap:
+    """Sink-side overrides; the rules already chose a channel by owner / territory."""
+
     default: str = "#leads"
-    by_owner: dict[str, str] = field(default_factory=dict)
     by_kind: dict[str, str] = field(default_factory=dict)
 
-    def channel(self, alert: models.Alert, owner: str | None = None) -> str:
-        if owner and owner in self.by_owner:
-            return self.by_owner[owner]
+    def channel(self, alert: models.Alert) -> str:
         if alert.kind.value in self.by_kind:
             return self.by_kind[alert.kind.value]
-        return alert.channel or self.default  # the rules chose it by territory
+        return alert.channel or self.default
 
 
 class Throttle:
-    """Has this dedupe_key been posted within ``ttl_s``? (Redis SET NX EX, or an in-memory map.)"""
+    """Has this dedupe_key been posted within ``ttl_s``? (Redis SET NX EX, or an in-memory map.)
 
-    def __init__(self, ttl_s: float, redis_url: str | None = None, clock: Callable[[], float] = time.monotonic):
-        self.ttl_s, self.clock = ttl_s, clock
-        self.seen: dict[str, float] = {}
+    A key is first *claimed* for ``claim_s`` (long enough for a post and its retries), and held
+    for the full ``ttl_s`` only once the post succeeded: a crash between claim and post lets the
+    redelivered alert through after ``claim_s`` instead of swallowing it for the whole window.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        redis_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        claim_s: float = 900.0,
+    ) -> None:
+        self.ttl_s, self.claim_s, self.clock = ttl_s, min(claim_s, ttl_s), clock
+        self.until: dict[str, float] = {}
         self.redis = None
         if redis_url:
             import redis
 
-            self.redis = redis.Redis.from_url(redis_url)
+            self.redis = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+
+    def _key(self, key: str) -> str:
+        return f"leadstream:slack:{key}"
+
+    def _call(self, fn: Callable[[], object]) -> object:
+        import redis
+
+        try:
+            return fn()
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+            raise RetryableError(f"slack throttle store (redis) unavailable: {exc.__class__.__name__}") from None
 
     def first_time(self, key: str) -> bool:
+        """Claim ``key`` unless it was posted (or is being posted) within the window."""
         if self.redis is not None:
-            return bool(self.redis.set(f"leadstream:slack:{key}", 1, nx=True, ex=int(self.ttl_s)))
+            r = self.redis
+            return bool(self._call(lambda: r.set(self._key(key), 1, nx=True, px=int(self.claim_s * 1000))))
         now = self.clock()
-        if now - self.seen.get(key, -1e18) < self.ttl_s:
+        if self.until.get(key, -1e18) > now:
             return False
-        self.seen[key] = now
+        self.until[key] = now + self.claim_s
         return True
 
-    def forget(self, key: str) -> None:
-        """A post that failed for good must not block a later retry of the same alert."""
+    def confirm(self, key: str) -> None:
+        """The post landed: hold the key for the full throttle window."""
         if self.redis is not None:
-            self.redis.delete(f"leadstream:slack:{key}")
+            r = self.redis
+            self._call(lambda: r.set(self._key(key), 1, px=int(self.ttl_s * 1000)))
         else:
-            self.seen.pop(key, None)
+            self.until[key] = self.clock() + self.ttl_s
+
+    def forget(self, key: str) -> None:
+        """A post that failed must not block a later retry of the same alert."""
+        if self.redis is not None:
+            r = self.redis
+            self._call(lambda: r.delete(self._key(key)))
+        else:
+            self.until.pop(key, None)
 
 
 def blocks(alert: models.Alert) -> list[dict]:
@@ -102,12 +149,15 @@ class SlackAlertSink:
             self.client.chat_postMessage(channel=self.channels.channel(alert), text=alert.text, blocks=blocks(alert))
         except SlackApiError as exc:
             response = exc.response
-            if response.status_code == 429 or response.get("error") == "ratelimited":
+            error = response.get("error")
+            if response.status_code == 429 or error == "ratelimited":
                 retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
-                raise RetryableError("slack ratelimited", float(retry_after) if retry_after else None) from None
+                raise RetryableError("slack ratelimited", retry_after_seconds(retry_after)) from None
             if response.status_code >= 500:
                 raise RetryableError(f"slack error {response.status_code}") from None
-            raise PermanentError(f"slack refused: {response.get('error')}") from None
+            if error in TOKEN_ERRORS:  # every alert would fail alike: stop, do not dead-letter them all
+                raise ConfigurationError(f"slack refused the token ({error}): check LEADSTREAM_SLACK_TOKEN") from None
+            raise PermanentError(f"slack refused: {error}") from None
         except OSError as exc:  # connection refused / reset / timeout
             raise RetryableError(f"slack unreachable: {exc.__class__.__name__}") from None
 
@@ -117,6 +167,8 @@ class SlackAlertSink:
                 continue
             try:
                 retry(lambda alert=alert: self._post(alert), self.policy)
-            except (RetryableError, PermanentError):
-                self.throttle.forget(alert.dedupe_key)
+            except (RetryableError, PermanentError, ConfigurationError):
+                with contextlib.suppress(RetryableError):  # unclaimable now: the claim expires by itself
+                    self.throttle.forget(alert.dedupe_key)
                 raise
+            self.throttle.confirm(alert.dedupe_key)

@@ -7,11 +7,12 @@ here. Migrations are numbered files applied once each, recorded in ``schema_migr
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any, Protocol
 
-from sinks.base import RetryableError
+from sinks.base import PermanentError, RetryableError
 
 
 class Database(Protocol):
@@ -26,36 +27,77 @@ class Database(Protocol):
 
 
 class DuckDb:
+    """DuckDB holds a file lock while open, so a running warehouse sink would lock out
+    ``leadstream report funnel``. The file is therefore opened per unit of work and closed at
+    commit / rollback; an open that meets another process's lock waits up to ``lock_wait_s``,
+    then raises RetryableError (the sink's retry takes it from there)."""
+
     dialect = "duckdb"
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str = ":memory:", lock_wait_s: float = 10.0) -> None:
+        self.path, self.lock_wait_s = path, lock_wait_s
+        self._conn: Any = None
+        if path == ":memory:":  # nothing to share; closing would lose the data
+            self._open()
+
+    def _open(self) -> Any:
         import duckdb
 
-        self.conn = duckdb.connect(path)
-        self.conn.execute("BEGIN")
+        if self._conn is None:
+            deadline = time.monotonic() + self.lock_wait_s
+            while True:
+                try:
+                    self._conn = duckdb.connect(self.path)
+                    break
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower():
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise RetryableError(f"duckdb file {self.path} is locked by another process") from None
+                    time.sleep(0.05)
+            self._conn.execute("BEGIN")
+        return self._conn
+
+    def _release(self, statement: str) -> None:
+        if self._conn is None:
+            return
+        self._conn.execute(statement)
+        if self.path == ":memory:":
+            self._conn.execute("BEGIN")
+        else:
+            self._conn.close()
+            self._conn = None
+
+    def _run(self, fn: Any) -> Any:
+        import duckdb
+
+        try:
+            return fn()
+        except (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException) as exc:
+            raise PermanentError(f"duckdb refused the data: {exc}") from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(sql, list(params))
+        self._run(lambda: self._open().execute(sql, list(params)))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self.conn.executemany(sql, [list(r) for r in rows])
+            self._run(lambda: self._open().executemany(sql, [list(r) for r in rows]))
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        cur = self.conn.execute(sql)
+        cur = self._open().execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
-        self.conn.execute("BEGIN")
+        self._release("COMMIT")
 
     def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
-        self.conn.execute("BEGIN")
+        self._release("ROLLBACK")
 
     def close(self) -> None:
-        self.conn.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class Postgres:
@@ -76,6 +118,8 @@ class Postgres:
             return fn()
         except psycopg.OperationalError as exc:
             raise RetryableError(f"postgres unavailable: {exc.__class__.__name__}") from None
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:  # this data can never be stored
+            raise PermanentError(f"postgres refused the data: {exc}") from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(lambda: self.conn.execute(sql.replace("?", "%s"), list(params)))

@@ -10,6 +10,7 @@ from sinks.warehouse.db import Database
 REPORTS = {
     "Funnel": "SELECT * FROM v_funnel",
     "Funnel by first-touch source": "SELECT * FROM v_funnel_by_source ORDER BY mqls DESC, source",
+    "Win rate by campaign": "SELECT * FROM v_funnel_by_campaign ORDER BY mqls DESC, campaign",
     "Stage velocity (median hours)": "SELECT * FROM v_stage_velocity ORDER BY pair",
     "SLA compliance by priority and rep": "SELECT * FROM v_sla_compliance ORDER BY priority, owner_id",
     "Disqualification reasons by source": "SELECT * FROM v_disqualification_reasons ORDER BY contacts DESC, source",

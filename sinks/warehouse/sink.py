@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from schemas import models
-from sinks.base import RetryableError
+from sinks.base import PermanentError, RetryableError
 from sinks.warehouse.db import Database, connect
 
 FACTS: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -28,6 +28,7 @@ FACTS: dict[type, tuple[str, tuple[str, ...]]] = {
             "intent_score",
             "total_score",
             "source",
+            "campaign",
             "rules_version",
             "reasons",
         ),
@@ -161,7 +162,7 @@ class WarehouseSink:
             for sql, rows in groups.items():
                 db.executemany(sql, rows)
             db.commit()
-        except RetryableError:
+        except (RetryableError, PermanentError):  # start the next attempt on a clean connection
             self._reset()
             raise
 

@@ -19,7 +19,7 @@ def _history() -> list:
     for i in range(10):
         events.append(contact(at(-5), f"c-{i}", f"p{i}@acme.io", account_id="acc-1", department="it"))
     for i, source in enumerate(["google", "google", "google", "linkedin"]):
-        events.append(visit(at(i), f"v{i}", "/pricing", utm_source=source))
+        events.append(visit(at(i), f"v{i}", "/pricing", utm_source=source, utm_campaign=f"{source}-spring"))
         events.append(form(at(i + 1), f"v{i}", f"p{i}@acme.io", "demo_request", **FIT))
     events += [
         activity(at(10), "c-0", "call", actor="rep-1"),  # met within 15 minutes

@@ -41,35 +41,75 @@ class FakeApi:
             self.requests += 1
             return self.faults.pop(0) if self.faults else None
 
-    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+    def handle(self, path: str, body: dict, headers: dict, method: str = "POST") -> tuple[int, dict, dict]:
         raise NotImplementedError
 
 
 class FakeHubSpot(FakeApi):
-    def __init__(self, token: str = "test-token") -> None:
+    """Contacts batch upsert plus the properties API. With ``properties`` set (a portal's
+    property names), an upsert naming an unknown property is refused, as HubSpot does."""
+
+    PROPERTIES = "/crm/v3/properties/contacts"
+
+    def __init__(self, token: str = "test-token", properties: set[str] | None = None) -> None:
         super().__init__()
         self.token = token
         self.contacts: dict[str, dict[str, str]] = {}
         self.writes: Counter[str] = Counter()
         self.request_times: list[float] = []
+        self.properties = properties
+        self.property_defs: dict[str, dict] = {}
+        self.groups: set[str] = set()
 
-    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+    def handle(self, path: str, body: dict, headers: dict, method: str = "POST") -> tuple[int, dict, dict]:
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"status": "error", "message": "invalid token"}, {}
+        if path.startswith(self.PROPERTIES):
+            return self._properties(method, path, body)
         if path != "/crm/v3/objects/contacts/batch/upsert":
             return 404, {"status": "error"}, {}
         inputs = body.get("inputs", [])
         if len(inputs) > 100:
             return 400, {"status": "error", "message": "batch over 100"}, {}
-        results = []
-        for item in inputs:
+        for item in inputs:  # validated as a whole first: a refused batch writes nothing
             if item.get("idProperty") != "email" or "@" not in str(item.get("id")):
                 return 400, {"status": "error", "message": f"bad id {item.get('id')!r}"}, {}
+            unknown = set(item.get("properties", {})) - (self.properties or set()) if self.properties else set()
+            if unknown:
+                return (
+                    400,
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": f"PROPERTY_DOESNT_EXIST {sorted(unknown)}",
+                    },
+                    {},
+                )
+        results = []
+        for item in inputs:
             self.contacts.setdefault(item["id"], {}).update(item["properties"])
             self.writes[item["id"]] += 1
             results.append({"id": item["id"], "properties": self.contacts[item["id"]]})
         self.request_times.append(time.monotonic())
         return 200, {"status": "COMPLETE", "results": results}, {}
+
+    def _properties(self, method: str, path: str, body: dict) -> tuple[int, dict, dict]:
+        if method == "GET" and path == self.PROPERTIES:
+            return 200, {"results": [{"name": n} for n in sorted(self.properties or set())]}, {}
+        if method == "POST" and path == f"{self.PROPERTIES}/groups":
+            if body["name"] in self.groups:
+                return 409, {"status": "error", "message": "group exists"}, {}
+            self.groups.add(body["name"])
+            return 201, body, {}
+        if method == "POST" and path == f"{self.PROPERTIES}/batch/create":
+            for spec in body["inputs"]:
+                if spec.get("groupName") not in self.groups | {"contactinformation"}:
+                    return 400, {"status": "error", "message": f"no group {spec.get('groupName')!r}"}, {}
+            for spec in body["inputs"]:
+                self.property_defs[spec["name"]] = spec
+                self.properties = (self.properties or set()) | {spec["name"]}
+            return 201, {"status": "COMPLETE", "results": body["inputs"]}, {}
+        return 404, {"status": "error"}, {}
 
 
 class FakeSlack(FakeApi):
@@ -77,7 +117,7 @@ class FakeSlack(FakeApi):
         super().__init__()
         self.messages: list[dict] = []
 
-    def handle(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
+    def handle(self, path: str, body: dict, headers: dict, method: str = "POST") -> tuple[int, dict, dict]:
         if path != "/api/chat.postMessage":
             return 404, {"ok": False, "error": "unknown_method"}, {}
         if not headers.get("Authorization", "").startswith("Bearer xoxb-"):
@@ -92,6 +132,12 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:  # noqa: N802 - http.server API
+            self._serve("POST")
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            self._serve("GET")
+
+        def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             ctype = self.headers.get("Content-Type", "")
@@ -107,12 +153,12 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 time.sleep(fault.delay_s)
                 if fault.status == 200:
-                    status, payload, extra = api.handle(self.path, body, dict(self.headers))
+                    status, payload, extra = api.handle(self.path, body, dict(self.headers), method)
                 else:
                     status, payload = fault.status, fault.body or {"ok": False, "error": "ratelimited"}
                     extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             else:
-                status, payload, extra = api.handle(self.path, body, dict(self.headers))
+                status, payload, extra = api.handle(self.path, body, dict(self.headers), method)
             data = json.dumps(payload).encode()
             try:
                 self.send_response(status)
@@ -129,9 +175,9 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(api: FakeApi) -> Iterator[str]:
-    """Run ``api`` on a free loopback port; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+def serve(api: FakeApi, port: int = 0) -> Iterator[str]:
+    """Run ``api`` on a loopback port (a free one by default); yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(api))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -25,7 +25,7 @@ def test_demo_shows_mqls_sla_events_and_dead_letters(kafka_settings: Settings) -
         console=Console(file=screen, width=200),
     )
     text = screen.getvalue()
-    assert counts[kafka_settings.topic("deadletter")] == len(BAD_RECORDS)
+    assert counts[kafka_settings.topic("deadletter")] == len(BAD_RECORDS), counts
     assert counts[kafka_settings.topic("mql")] > 0 and "MQL" in text
     assert counts[kafka_settings.topic("sla")] > 0 and "SLA started" in text
     assert "DEAD-LETTER" in text and "occurred_at" in text

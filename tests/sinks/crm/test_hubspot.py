@@ -104,3 +104,25 @@ def test_rate_limiter_never_exceeds_100_requests_in_10_seconds() -> None:
         in_window = [c for c in calls[i:] if c - t < 10.0]
         assert len(in_window) <= 100
     assert calls[-1] >= 30.0, "350 calls need at least three full windows"
+
+
+def test_crm_down_connection_refused_then_up_catches_up() -> None:
+    import threading
+
+    from infra.proc import free_port
+
+    api, port = FakeHubSpot(), free_port()
+    ready = threading.Event()
+    done = threading.Event()
+
+    def come_up_later() -> None:
+        with serve(api, port):
+            ready.set()
+            done.wait(30)
+
+    threading.Timer(1.0, lambda: threading.Thread(target=come_up_later, daemon=True).start()).start()
+    try:
+        _sink(f"http://127.0.0.1:{port}").write([state(i) for i in range(10)])
+    finally:
+        done.set()
+    assert ready.is_set() and len(api.contacts) == 10 and set(api.writes.values()) == {1}

@@ -50,7 +50,9 @@ def test_redis_down_then_up_the_sink_catches_up(own_redis: dict, decisions: list
     redis_server.halt(own_redis)
     with pytest.raises(RetryableError):
         sink.write(decisions)
-    threading.Timer(2.0, redis_server.resume, args=(own_redis,)).start()
+    comeback = threading.Timer(2.0, redis_server.resume, args=(own_redis,))
+    comeback.start()
     retry(lambda: sink.write(decisions), RetryPolicy(initial_s=0.2, max_backoff_s=1.0, max_elapsed_s=30))
+    comeback.join()
     for state in _states(decisions):
         assert sink.read_contact(state.contact_id)["stage"] == state.stage

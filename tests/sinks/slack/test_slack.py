@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas import models
-from sinks.base import PermanentError, RetryPolicy
+from sinks.base import ConfigurationError, PermanentError, RetryPolicy
 from sinks.slack.sink import ChannelMap, SlackAlertSink, Throttle
 from tests.sinks.servers import FakeSlack, serve
 
@@ -76,7 +76,17 @@ def test_slack_down_then_up_nothing_lost(slack) -> None:
 
 def test_refused_post_is_permanent_and_does_not_block_a_later_retry(slack) -> None:
     api, url = slack
+    api.fail_next(1, status=400, body={"ok": False, "error": "channel_not_found"})
+    sink = _sink(url)
+    with pytest.raises(PermanentError, match="channel_not_found"):
+        sink.write([alert(key="bc:gone")])
+    assert sink.throttle.first_time("bc:gone")
+
+
+def test_a_rejected_token_is_a_configuration_error_not_the_alerts_fault(slack) -> None:
+    """Dead-lettering every alert for a bad token would lose them; the runner stops instead."""
+    api, url = slack
     sink = SlackAlertSink("not-a-bot-token", base_url=url, policy=FAST)
-    with pytest.raises(PermanentError, match="invalid_auth"):
+    with pytest.raises(ConfigurationError, match="invalid_auth"):
         sink.write([alert(key="bc:auth")])
-    assert sink.throttle.first_time("bc:auth")
+    assert sink.throttle.first_time("bc:auth") and api.messages == []

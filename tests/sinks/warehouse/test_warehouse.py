@@ -59,6 +59,8 @@ def test_funnel_views_give_the_numbers_a_person_would_check(sink: WarehouseSink,
     [sla] = report["SLA compliance by priority and rep"]
     assert (sla["priority"], sla["owner_id"], sla["met_on_time"], sla["breached"]) == ("P1", "rep-1", 1, 3)
     assert float(sla["compliance"]) == 0.25
+    by_campaign = {row["campaign"]: row for row in report["Win rate by campaign"]}
+    assert by_campaign["google-spring"]["mqls"] == 3 and float(by_campaign["google-spring"]["win_rate"]) == 1.0
     [dq] = report["Disqualification reasons by source"]
     assert (dq["source"], dq["reason"], dq["contacts"]) == ("linkedin", "wrong_persona", 1)
     velocity = {row["pair"]: float(row["median_hours"]) for row in report["Stage velocity (median hours)"]}
@@ -82,7 +84,8 @@ def test_postgres_down_then_up_the_sink_backs_off_and_catches_up_once(own_postgr
     sink = WarehouseSink(dsn=own_postgres["endpoint"])
     sink.write(decisions[:5])
     postgres.halt(own_postgres)
-    threading.Timer(3.0, postgres.resume, args=(own_postgres,)).start()
+    comeback = threading.Timer(3.0, postgres.resume, args=(own_postgres,))
+    comeback.start()
     attempts: list[float] = []
     started = time.monotonic()
     retry(
@@ -90,6 +93,7 @@ def test_postgres_down_then_up_the_sink_backs_off_and_catches_up_once(own_postgr
         RetryPolicy(initial_s=0.2, max_backoff_s=1.0, max_elapsed_s=60),
         on_retry=lambda n, exc, delay: attempts.append(delay),
     )
+    comeback.join()  # the server is fully up before the fixture stops it
     assert attempts and time.monotonic() - started >= 2.5, "it waited for the server"
     db = sink._connect()
     assert db.query("SELECT COUNT(*) AS n FROM fact_mql")[0]["n"] == 4
