@@ -28,7 +28,13 @@ def run(name: Annotated[str, typer.Argument(help="crm | warehouse | redis | slac
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stats = run_sink(build(name, settings), settings, STREAMS_OF[name], stop)
+    from sinks.base import ConfigurationError
+
+    try:
+        stats = run_sink(build(name, settings), settings, STREAMS_OF[name], stop)
+    except (ConfigurationError, ValueError) as exc:  # a missing or refused credential, a bad name
+        typer.echo(f"{name} sink: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(
         f"{name} sink stopped: consumed {stats.consumed}, written {stats.written}, dead-lettered {stats.dead_letters}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console
 from rich.table import Table
 
@@ -22,11 +24,16 @@ def funnel_report(db: Database) -> dict[str, list[dict]]:
     return {title: db.query(sql) for title, sql in REPORTS.items()}
 
 
-def _cell(value: object) -> str:
+RATE_COLUMNS = ("_to_", "rate", "compliance")
+
+
+def _cell(column: str, value: object) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return f"{value:,.4g}"
+    if any(marker in column for marker in RATE_COLUMNS) and isinstance(value, int | float | Decimal):
+        return f"{float(value):.0%}"
+    if isinstance(value, float | Decimal):
+        return f"{float(value):,.4g}"
     return str(value)
 
 
@@ -40,5 +47,5 @@ def render(report: dict[str, list[dict]], console: Console | None = None) -> Non
         for column in rows[0]:
             table.add_column(column, justify="right" if not isinstance(rows[0][column], str) else "left")
         for row in rows:
-            table.add_row(*(_cell(v) for v in row.values()))
+            table.add_row(*(_cell(k, v) for k, v in row.items()))
         console.print(table)
