@@ -36,6 +36,7 @@ class Store:
     emails: MutableMapping[str, str] = field(default_factory=dict)  # email -> contact key
     crm_ids: MutableMapping[str, str] = field(default_factory=dict)  # CRM contact_id -> key
     domains: MutableMapping[str, str] = field(default_factory=dict)  # domain -> account_id
+    aliases: MutableMapping[str, str] = field(default_factory=dict)  # merged contact key -> survivor
     seen: MutableMapping[str, int] = field(default_factory=dict)  # event_id -> at_ms
     timers: list[tuple[int, str, str, str]] = field(default_factory=list)  # heap
     clock_ms: int = 0

@@ -36,7 +36,14 @@ class Identity:
         return v
 
     def contact_of_visitor(self, visitor: VisitorState) -> ContactState | None:
-        return self.store.contacts.get(visitor.contact_key) if visitor.contact_key else None
+        key = visitor.contact_key
+        if key is None:
+            return None
+        contact = self.store.contacts.get(key)
+        if contact is None and key in self.store.aliases:  # merged into another contact
+            visitor.contact_key = self.store.aliases[key]
+            contact = self.store.contacts.get(visitor.contact_key)
+        return contact
 
     def link_visitor(self, visitor: VisitorState, contact: ContactState, at: int, window_ms: int) -> None:
         """Point the visitor at the contact and hand it the visitor's anonymous history."""
@@ -66,6 +73,8 @@ class Identity:
 
     def contact_by_crm_id(self, crm_id: str, at: int) -> ContactState:
         key = self.store.crm_ids.get(crm_id)
+        if key is not None and key not in self.store.contacts and key in self.store.aliases:
+            key = self.store.crm_ids[crm_id] = self.store.aliases[key]  # merged into another contact
         contact = self.store.contacts.get(key) if key else None
         if contact is None:
             contact = self.store.contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id)
@@ -78,6 +87,9 @@ class Identity:
         """The contact a CRM change is about, linking its CRM id and email when both are given."""
         email = e.email or _str(e.fields.get("email"))
         if e.contact_id:
+            linked = self._link_web_lead(e.contact_id, email, at)
+            if linked is not None:
+                return linked
             contact = self.contact_by_crm_id(e.contact_id, at)
             if email:
                 contact = self._attach_email(contact, normalise_email(email), e.event_id)
@@ -85,6 +97,19 @@ class Identity:
         if email:
             return self.contact_by_email(email, at, e.event_id)
         return None
+
+    def _link_web_lead(self, crm_id: str, email: str | None, at: int) -> ContactState | None:
+        """The common case of a web lead the CRM now knows: give it the CRM id, nothing to merge."""
+        if email is None or crm_id in self.store.crm_ids:
+            return None
+        key = self.store.emails.get(normalise_email(email))
+        contact = self.store.contacts.get(key) if key else None
+        if contact is None or contact.crm_id is not None:
+            return None
+        contact.crm_id = crm_id
+        self.store.crm_ids[crm_id] = contact.key
+        contact.updated_ms = max(contact.updated_ms, at)
+        return contact
 
     def apply_contact_fields(self, contact: ContactState, e: CrmChange) -> None:
         for attr in CONTACT_ATTRS:
@@ -130,9 +155,7 @@ class Identity:
             into.stage_at.setdefault(stage, ms)
         into.updated_ms = max(into.updated_ms, other.updated_ms)
         del self.store.contacts[other.key]
-        for visitor in self.store.visitors.values():
-            if visitor.contact_key == other.key:
-                visitor.contact_key = into.key
+        self.store.aliases[other.key] = into.key  # its visitors follow lazily
 
     # --- accounts -------------------------------------------------------------------------------
 

@@ -402,3 +402,24 @@ def test_memory_is_bounded_by_event_time_expiry(engine: Engine) -> None:
     assert len(engine.store.visitors) == 51 and len(engine.store.seen) == 51
     engine.advance(ms(at(0, days=200)))
     assert engine.store.visitors == {} and engine.store.seen == {} and engine.store.contacts == {}
+
+
+def test_a_web_lead_the_crm_learns_about_keeps_its_history_and_takes_the_crm_id(engine: Engine) -> None:
+    engine.run([*_browse("v1"), form(at(10), "v1", "dana@acme.io", "newsletter", **FIT)])
+    engine.run([contact(at(20), "crm-9", "dana@acme.io")])
+    c = engine.store.contacts[engine.store.crm_ids["crm-9"]]
+    assert c.contact_id == "crm-9" and len(c.window) == 4 and len(engine.store.contacts) == 1
+    out = engine.run([visit(at(30), "v1", "/demo"), visit(at(31), "v1", "/pricing")])
+    assert [m.contact_id for m in of(Mql, out)] == ["crm-9"], "the visitor still leads to the contact"
+
+
+def test_two_records_of_one_person_merge_and_visitors_follow(engine: Engine) -> None:
+    engine.run([form(at(0), "v1", "dana@acme.io", "newsletter", **FIT), contact(at(1), "crm-9", "dana@acme.io")])
+    engine.run([contact(at(2), "crm-10", "dana.old@acme.io"), form(at(3), "v2", "dana.old@acme.io", "newsletter")])
+    # the CRM says crm-9's email is the old one: two histories, one person
+    engine.run([contact(at(4), "crm-9", "dana.old@acme.io")])
+    assert "crm-10" in engine.store.crm_ids and engine.store.aliases
+    out = engine.run([*_browse("v2", day=0.01), visit(at(0, days=0.02), "v2", "/demo")])
+    assert of(Mql, out) and of(Mql, out)[0].contact_id == "crm-9"
+    engine.run([stage(at(0, days=1), "crm-10", "sal")])
+    assert len(engine.store.contacts) == 1, "the merged CRM id still finds the surviving contact"
