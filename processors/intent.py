@@ -60,6 +60,8 @@ def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:
             if same_day >= cap:
                 return False
     insort(window, signal)
+    if len(window) > rules.intent.max_window_signals:
+        del window[0]  # the oldest goes: a bounded window per contact, whatever a bot does
     return True
 
 

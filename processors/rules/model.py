@@ -184,6 +184,7 @@ class IntentRules(Strict):
     forms: dict[FormType, FormSignal]
     activities: dict[str, ActivitySignal]
     default_daily_cap: int = Field(ge=1)
+    max_window_signals: int = Field(default=200, ge=10)
     decay: Decay
 
     @field_validator("forms")

@@ -423,3 +423,12 @@ def test_two_records_of_one_person_merge_and_visitors_follow(engine: Engine) -> 
     assert of(Mql, out) and of(Mql, out)[0].contact_id == "crm-9"
     engine.run([stage(at(0, days=1), "crm-10", "sal")])
     assert len(engine.store.contacts) == 1, "the merged CRM id still finds the surviving contact"
+
+
+def test_a_hyperactive_visitor_cannot_grow_the_window_without_bound(engine: Engine) -> None:
+    paths = ["/pricing", "/demo", "/compare/x", "/integrations/y", "/customers/z", "/docs/a", "/blog/b"]
+    engine.run([form(at(0), "v1", "bot@acme.io", "newsletter")])
+    engine.run([visit(at(i, days=d), "v1", p) for d in range(25) for i, p in enumerate(paths * 3)])
+    c = engine.store.contacts[engine.store.emails["bot@acme.io"]]
+    assert len(c.window) == engine.rules.intent.max_window_signals
+    assert c.window[-1][0] == ms(at(20, days=24)), "the newest signals are the ones kept"
