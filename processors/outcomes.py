@@ -36,10 +36,12 @@ class OutcomeBook:
         self.by_contact: dict[str, Outcome] = {}
         self.email_to_contact: dict[str, str] = {}
         self.contact_account: dict[str, str] = {}
+        self._account_index: dict[str, list[Outcome]] | None = None
 
     def observe(self, event: InputEvent) -> None:
         if not isinstance(event, CrmChange) or event.contact_id is None:
             return
+        self._account_index = None
         cid = event.contact_id
         kind = event.change_type.value
         email = event.email or event.fields.get("email")
@@ -69,10 +71,21 @@ class OutcomeBook:
     def outcomes_of(self, mql: Mql) -> list[Outcome]:
         """The contact's outcome, or for an account MQL those of every contact of the account."""
         if mql.kind.value == "account":
-            return [o for c, o in self.by_contact.items() if self.contact_account.get(c) == mql.account_id]
+            return self._by_account().get(mql.account_id or "", [])
         cid = self.contact_of(mql)
         outcome = self.by_contact.get(cid) if cid else None
         return [outcome] if outcome else []
+
+    def _by_account(self) -> dict[str, list[Outcome]]:
+        """Outcomes grouped by account, built once after the history was observed."""
+        if self._account_index is None:
+            index: dict[str, list[Outcome]] = {}
+            for contact_id, outcome in self.by_contact.items():
+                account_id = self.contact_account.get(contact_id)
+                if account_id:
+                    index.setdefault(account_id, []).append(outcome)
+            self._account_index = index
+        return self._account_index
 
     def sql_contacts(self, start_ms: int, end_ms: int) -> set[str]:
         return {c for c, o in self.by_contact.items() if start_ms <= o.stages.get("sql", -1) <= end_ms}
