@@ -15,6 +15,7 @@ from sinks.base import ConfigurationError, PermanentError, RetryableError, Retry
 from sinks.crm.hubspot import HubSpotAdapter
 from sinks.crm.sink import CrmSink
 from sinks.runner import Item, Stopped, decode, deliver
+from tests.sinks.builders import contact_state
 from tests.sinks.servers import FakeHubSpot, serve
 
 FAST = RetryPolicy(initial_s=0.001, max_backoff_s=0.01, max_elapsed_s=10)
@@ -96,17 +97,7 @@ def test_stopping_during_an_outage_leaves_the_batch_uncommitted() -> None:
 
 
 def contact(i: int, email: str | None = None) -> models.ContactState:
-    return models.ContactState(
-        contact_id=f"c-{i}",
-        email=email or f"p{i}@acme.io",
-        stage="mql",
-        fit_score=40,
-        intent_score=30,
-        total_score=70,
-        window=[],
-        updated_at=T0,
-        rules_version="v1",
-    )
+    return contact_state(f"c-{i}", email or f"p{i}@acme.io")
 
 
 def test_crm_400_for_one_contact_dead_letters_that_record_and_writes_the_rest_once() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,6 +19,7 @@ from sinks.crm.hubspot import HubSpotAdapter
 from sinks.crm.sink import CrmSink
 from sinks.runner import STREAMS_OF, DeliveryStats, run_sink
 from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
+from tests.sinks.builders import contact_state
 from tests.sinks.servers import FakeHubSpot, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -27,17 +28,7 @@ FAST = RetryPolicy(initial_s=0.05, max_backoff_s=0.2, max_elapsed_s=None)
 
 
 def state(i: int, email: str | None = None) -> models.ContactState:
-    return models.ContactState(
-        contact_id=f"c-{i}",
-        email=email or f"p{i}@acme.io",
-        stage="mql",
-        fit_score=40,
-        intent_score=30,
-        total_score=70,
-        window=[],
-        updated_at=T0 + timedelta(minutes=i),
-        rules_version="v1",
-    )
+    return contact_state(f"c-{i}", email or f"p{i}@acme.io", minutes=i)
 
 
 def produce(settings: Settings, records: list[models.Record]) -> None:

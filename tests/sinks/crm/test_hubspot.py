@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,6 +10,7 @@ from schemas import models
 from sinks.base import RetryPolicy
 from sinks.crm.hubspot import HubSpotAdapter, RateLimiter
 from sinks.crm.sink import CrmSink
+from tests.sinks.builders import contact_state
 from tests.sinks.servers import FakeHubSpot, serve
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -17,18 +18,7 @@ FAST = RetryPolicy(initial_s=0.01, max_backoff_s=0.05, max_elapsed_s=20)
 
 
 def state(i: int, stage: str = "mql", minutes: int = 0) -> models.ContactState:
-    return models.ContactState(
-        contact_id=f"c-{i}",
-        email=f"p{i}@acme.io",
-        stage=stage,
-        fit_score=50,
-        intent_score=31.5,
-        total_score=81.5,
-        sla_status="started",
-        window=[],
-        updated_at=T0 + timedelta(minutes=minutes),
-        rules_version="v1",
-    )
+    return contact_state(f"c-{i}", f"p{i}@acme.io", stage, minutes, fit=50, intent=31.5, sla_status="started")
 
 
 @pytest.fixture

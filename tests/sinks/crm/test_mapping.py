@@ -9,23 +9,15 @@ from sinks.base import RetryPolicy
 from sinks.crm.hubspot import HubSpotAdapter
 from sinks.crm.mapping import updates_for
 from sinks.crm.sink import CrmSink
+from tests.sinks.builders import contact_state
 from tests.sinks.servers import FakeHubSpot, serve
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def state(stage: str, minutes: int, score: float = 70.0) -> models.ContactState:
-    return models.ContactState(
-        contact_id="c-1",
-        email="jane@acme.io",
-        stage=stage,
-        fit_score=40,
-        intent_score=score - 40,
-        total_score=score,
-        last_mql_at=T0 if stage != "lead" else None,
-        window=[],
-        updated_at=T0 + timedelta(minutes=minutes),
-        rules_version="v1",
+    return contact_state(
+        "c-1", "jane@acme.io", stage, minutes, intent=score - 40, last_mql_at=T0 if stage != "lead" else None
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from infra import stack
 from schemas import models
 from sinks.redis_state import RedisStateSink
+from tests.sinks.builders import contact_state
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -22,18 +23,7 @@ def sink(stack_endpoints: stack.Endpoints) -> RedisStateSink:
 
 
 def state(minutes: int, stage: str, sla_status: str | None) -> models.ContactState:
-    return models.ContactState(
-        contact_id="c-ord",
-        email="ord@acme.io",
-        stage=stage,
-        fit_score=40,
-        intent_score=30,
-        total_score=70,
-        sla_status=sla_status,
-        window=[],
-        updated_at=T0 + timedelta(minutes=minutes),
-        rules_version="v1",
-    )
+    return contact_state("c-ord", "ord@acme.io", stage, minutes, sla_status=sla_status)
 
 
 def sla(minutes: int, status: str) -> models.Sla:
