@@ -59,6 +59,7 @@ class Engine:
         self.store = store if store is not None else Store()
         self.identity = Identity(self.store, rules)
         self._window_ms = rules.window_days * DAY_MS
+        self._horizon_ms = rules.dedupe.horizon_days * DAY_MS
         # Contacts and accounts changed since the last drain_changes(): the live runtime turns
         # them into compacted state records once per batch, not once per event.
         self.changed_contacts: set[str] = set()
@@ -72,9 +73,11 @@ class Engine:
         ``at_ms`` is ``event.occurred_at`` in epoch ms when the caller already computed it.
         """
         st = self.store
-        if event.event_id in st.seen:
-            return []
         at = to_ms(event.occurred_at) if at_ms is None else at_ms
+        if event.event_id in st.seen or at < st.clock_ms - self._horizon_ms:
+            # Older than the dedupe memory: it could be a repeat we no longer remember, and it
+            # is outside every window, so it is dropped rather than risk counting it twice.
+            return []
         st.seen[event.event_id] = at
         out: list[Output] = []
         if at > st.clock_ms:
@@ -261,7 +264,7 @@ class Engine:
         """Event-time expiry, so memory stays bounded by recent activity, not by history."""
         st = self.store
         st.last_sweep_ms = now
-        horizon = now - self.rules.dedupe.horizon_days * DAY_MS
+        horizon = now - self._horizon_ms
         # ``seen`` is in arrival order, which is event-time order up to lateness: drop from the
         # front until the first recent id instead of scanning everything.
         expired = []

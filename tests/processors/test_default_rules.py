@@ -432,3 +432,10 @@ def test_a_hyperactive_visitor_cannot_grow_the_window_without_bound(engine: Engi
     c = engine.store.contacts[engine.store.emails["bot@acme.io"]]
     assert len(c.window) == engine.rules.intent.max_window_signals
     assert c.window[-1][0] == ms(at(20, days=24)), "the newest signals are the ones kept"
+
+
+def test_an_event_older_than_the_dedupe_memory_is_dropped_not_counted_twice(engine: Engine) -> None:
+    call = activity(at(5), "c-1", "call")
+    engine.run([contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)])
+    engine.advance(ms(at(0, days=40)))  # the SLA breached and escalated long ago; ids expired
+    assert engine.run([call]) == [], "a 40-day-late repeat cannot be told from a new event: dropped"
