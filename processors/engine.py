@@ -39,7 +39,8 @@ class Store:
     aliases: MutableMapping[str, str] = field(default_factory=dict)  # merged contact key -> survivor
     seen: MutableMapping[str, int] = field(default_factory=dict)  # event_id -> at_ms
     timers: list[tuple[int, str, str, str]] = field(default_factory=list)  # heap
-    clock_ms: int = 0
+    clock_ms: int = 0  # event time, moved on by the live ticker too (SLA timers)
+    watermark_ms: int = 0  # the newest event time processed (lateness is judged against it)
     last_sweep_ms: int = 0
 
     def rebuild_timers(self, rules: Rules) -> None:
@@ -74,10 +75,12 @@ class Engine:
         """
         st = self.store
         at = to_ms(event.occurred_at) if at_ms is None else at_ms
-        if event.event_id in st.seen or at < st.clock_ms - self._horizon_ms:
+        if event.event_id in st.seen or at < st.watermark_ms - self._horizon_ms:
             # Older than the dedupe memory: it could be a repeat we no longer remember, and it
             # is outside every window, so it is dropped rather than risk counting it twice.
             return []
+        if at > st.watermark_ms:
+            st.watermark_ms = at
         st.seen[event.event_id] = at
         out: list[Output] = []
         if at > st.clock_ms:

@@ -31,7 +31,7 @@ def _restored(store: Store) -> Store:
         accounts={k: codec.load_account(codec.dump_account(a)) for k, a in store.accounts.items()},
         emails=dict(store.emails), crm_ids=dict(store.crm_ids), domains=dict(store.domains),
         aliases=dict(store.aliases), seen=dict(store.seen),
-        clock_ms=store.clock_ms, last_sweep_ms=store.last_sweep_ms,
+        clock_ms=store.clock_ms, watermark_ms=store.watermark_ms, last_sweep_ms=store.last_sweep_ms,
     )  # fmt: skip
     copy.rebuild_timers(RULES)
     return copy

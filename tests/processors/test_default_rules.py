@@ -437,5 +437,9 @@ def test_a_hyperactive_visitor_cannot_grow_the_window_without_bound(engine: Engi
 def test_an_event_older_than_the_dedupe_memory_is_dropped_not_counted_twice(engine: Engine) -> None:
     call = activity(at(5), "c-1", "call")
     engine.run([contact(at(-1), "c-1", "dana@acme.io"), form(at(0), "v1", "dana@acme.io", "demo_request", **FIT)])
-    engine.advance(ms(at(0, days=40)))  # the SLA breached and escalated long ago; ids expired
+    engine.run([visit(at(0, days=40), "v9", "/blog/x")])  # event time moves 40 days on; ids expire
     assert engine.run([call]) == [], "a 40-day-late repeat cannot be told from a new event: dropped"
+    engine.advance(ms(at(0, days=400)))  # the live wall clock alone does not make events late
+    backfill = visit(at(0, days=41), "v9", "/pricing")
+    engine.run([backfill])
+    assert backfill.event_id in engine.store.seen, "judged against event time, not the wall clock"
