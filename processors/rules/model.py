@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,6 +29,14 @@ def _check_patterns(patterns: list[str]) -> list[str]:
         except re.error as exc:
             raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
     return patterns
+
+
+def _require_every(mapping: dict[Any, Any], enum: type[StrEnum], what: str) -> dict[Any, Any]:
+    """A mapping keyed by an enum must cover every member: a gap would silently score nothing."""
+    missing = sorted(set(enum) - set(mapping))
+    if missing:
+        raise ValueError(f"{what}; missing {missing}")
+    return mapping
 
 
 class SizeBand(Strict):
@@ -190,10 +199,7 @@ class IntentRules(Strict):
     @field_validator("forms")
     @classmethod
     def _all_forms(cls, v: dict[FormType, FormSignal]) -> dict[FormType, FormSignal]:
-        missing = sorted(set(FormType) - set(v))
-        if missing:
-            raise ValueError(f"every form type needs points; missing {missing}")
-        return v
+        return _require_every(v, FormType, "every form type needs points")
 
     @cached_property
     def url_regex(self) -> re.Pattern[str]:
@@ -314,10 +320,7 @@ class SlaRules(Strict):
     @field_validator("tiers")
     @classmethod
     def _all_tiers(cls, v: dict[Priority, float]) -> dict[Priority, float]:
-        missing = sorted(set(Priority) - set(v))
-        if missing:
-            raise ValueError(f"every priority needs an SLA tier in minutes; missing {missing}")
-        return v
+        return _require_every(v, Priority, "every priority needs an SLA tier in minutes")
 
 
 class LifecycleRules(Strict):

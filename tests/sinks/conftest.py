@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,24 +42,21 @@ def decisions() -> list[models.Record]:
     return out + engine.drain_changes()
 
 
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[dict]:
-    """A PostgreSQL of this test's own, so it can be stopped without hurting other tests."""
-    from infra import postgres
-
-    record = postgres.start(tmp_path)
+def _own(component: str, tmp_path: Path) -> Iterator[dict]:
+    """A server of this test's own (infra.<component>), so it can be stopped without hurting others."""
+    module = importlib.import_module(f"infra.{component}")
+    record = module.start(tmp_path)
     try:
         yield record
     finally:
-        postgres.stop(record)
+        module.stop(record)
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[dict]:
+    yield from _own("postgres", tmp_path)
 
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[dict]:
-    from infra import redis
-
-    record = redis.start(tmp_path)
-    try:
-        yield record
-    finally:
-        redis.stop(record)
+    yield from _own("redis", tmp_path)
