@@ -1,0 +1,341 @@
+"""The Faust app: topics, tables and the three agents of the live runtime.
+
+Faust is the runtime here (consumer group, rebalancing, changelogged tables, commits); the
+decisions are ``processors.engine.Engine``'s, exactly as in replay. Delivery is at-least-once:
+a record is acked only after everything it caused (outputs, internal records, state) has been
+acknowledged by Kafka, and every output id is deterministic, so a redelivered input repeats
+identical outputs that consumers (and our sinks) drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from leadstream.settings import Settings
+from processors.clock import to_ms
+from processors.rules import Rules
+from schemas import models
+from schemas.catalog import INPUTS
+from schemas.validation import accept
+from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.live.envelope import IngestBatch, Item, RoutedBatch
+from streams.live.merge import EventTimeMerge
+from streams.live.partition import PartitionEngine, Write
+from streams.live.routing import Router, partition_of
+from streams.live.stats import Stats
+from streams.live.topics import ensure_internal_topics, partition_count
+from streams.live.tracking import ChangedKeys
+
+log = logging.getLogger("leadstream.worker")
+RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+HEARTBEAT_S = 0.2  # how often every input partition reports progress, even when quiet
+TICK_S = 1.0  # how often the SLA clocks follow the wall clock once the inputs are caught up
+FORGET_EVERY = 20_000  # released events between sweeps of idle anonymous visitors
+
+
+def app_id(settings: Settings) -> str:
+    """One consumer group and one set of changelogs per app version (a shadow run gets its own)."""
+    return f"leadstream-engine-v{settings.app_version}"
+
+
+def faust_app(settings: Settings) -> faust.App:
+    conf: dict[str, Any] = {
+        "broker": [f"kafka://{h.strip()}" for h in (settings.bootstrap_servers or "").split(",")],
+        "store": settings.store_url,
+        "web_enabled": False,
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_commit_every": 1000,
+        "broker_commit_interval": 0.5,
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+    }
+    if settings.sasl_mechanism:
+        conf["broker_credentials"] = faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password.get_secret_value() if settings.sasl_password else "",
+            mechanism=settings.sasl_mechanism,
+            ssl_context=_ssl_context(settings) if settings.security_protocol == "SASL_SSL" else None,
+        )
+    elif settings.security_protocol == "SSL":
+        conf["broker_credentials"] = faust.SSLCredentials(_ssl_context(settings))
+    return faust.App(app_id(settings), **conf)
+
+
+def _ssl_context(settings: Settings) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=settings.ssl_ca_location)
+
+
+@dataclass
+class _Pending:
+    """An ingest record whose events wait in the merge; acked when the last one has gone."""
+
+    event: Any
+    remaining: int
+
+
+@dataclass
+class LiveRuntime:
+    settings: Settings
+    rules: Rules
+    app: faust.App = field(init=False)
+    stats: Stats = field(default_factory=Stats)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.app = app = faust_app(s)
+        self.id = app_id(s)
+        self.input_names = {s.topic(spec.name): spec for spec in INPUTS}
+        self.ingest_name, self.routed_name = ensure_internal_topics(s, self.id)
+        self.input_partitions = partition_count(s, next(iter(self.input_names)))
+        self.partitions = partition_count(s, self.routed_name)
+        self.sources = frozenset(f"{t}:{p}" for t in self.input_names for p in range(self.input_partitions))
+        serde = avro_serde(s)
+        if serde is None:
+            raise ValueError("the live worker needs a schema registry (LEADSTREAM_REGISTRY_URL)")
+        self.serde = serde
+        self.producer = producer(s)
+        self.writer = RecordWriter(s, self.producer, serde)
+        self.offsets = Consumer(s.kafka_config(**{"group.id": self.id, "enable.auto.commit": False}))
+        self.lock = asyncio.Lock()
+        # ingest
+        self.next_offset: dict[Any, int] = {}  # input TP -> next offset to process
+        self.newest: dict[Any, int] = {}  # input TP -> newest event time handed on
+        self.start_offset: dict[Any, int] = {}  # input TP -> where it started (nothing processed yet)
+        self.last_report = 0.0
+        # route
+        self.merge: EventTimeMerge | None = None
+        self.router: Router | None = None
+        self.router_state: ChangedKeys | None = None
+        self.last_tick = 0.0
+        self.released = 0
+        # decide
+        self.engines: dict[int, PartitionEngine] = {}
+
+        self.inputs = app.topic(*self.input_names, **RAW)
+        self.ingest_topic = app.topic(self.ingest_name, partitions=1, **RAW)
+        self.routed_topic = app.topic(self.routed_name, partitions=self.partitions, **RAW)
+        raw = faust.Schema(**RAW)
+        self.router_table = app.Table("router", partitions=1, schema=raw)
+        self.engine_table = app.Table("engine", partitions=self.partitions, schema=raw)
+        app.agent(self.inputs, name="ingest", concurrency=1)(self._ingest_agent)
+        app.agent(self.ingest_topic, name="route", concurrency=1)(self._route_agent)
+        app.agent(self.routed_topic, name="decide", concurrency=1)(self._decide_agent)
+        app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
+        app.timer(s.stats_every_s, name="stats")(self._log_stats)
+        app.on_partitions_revoked.connect(self._on_revoked)
+
+    # --- ingest: input records → validated events + progress ---------------------------------------
+
+    async def _ingest_agent(self, stream: Any) -> None:
+        acks = stream.noack()
+        async for events in acks.take_events(1000, within=0.05):
+            async with self.lock:
+                batch = IngestBatch()
+                for event in events:
+                    item = self._accept(event.message)
+                    if item is not None:
+                        batch.events.append(item)
+                batch.progress = self._progress()
+                self.producer.produce(self.ingest_name, value=batch.dumps(), partition=0)
+                self.writer.flush()
+                self.last_report = time.monotonic()
+            for event in events:
+                await acks.ack(event)
+
+    def _accept(self, message: Any) -> Item | None:
+        spec = self.input_names[message.topic]
+        tp = message.tp
+        self.next_offset[tp] = message.offset + 1
+        self.stats.consumed += 1
+        position = f"{message.partition}:{message.offset}"
+        fmt = self.settings.input_format(spec.name)
+        record = accept(spec, message.topic, position, message.value, fmt, self.serde, message.key)
+        if isinstance(record, models.DeadLetter):
+            self.writer.write(record)
+            self.stats.dead_letters += 1
+            log.warning("dead-lettered %s %s: %s", message.topic, position, record.error[:200])
+            return None
+        at = to_ms(record.occurred_at)  # type: ignore[attr-defined]
+        if at > self.newest.get(tp, -1):
+            self.newest[tp] = at
+        return (at, f"{message.topic}:{message.partition}", message.offset, spec.name, record.model_dump(mode="json"))
+
+    def _progress(self) -> dict[str, tuple[int | None, bool]]:
+        progress: dict[str, tuple[int | None, bool]] = {}
+        for tp in self._assigned(self.input_names):
+            progress[f"{tp.topic}:{tp.partition}"] = (self.newest.get(tp), self._caught_up(tp))
+        return progress
+
+    def _caught_up(self, tp: Any) -> bool:
+        """Every record of the partition that existed at the last fetch has been handed on."""
+        high = self.app.consumer.highwater(tp)
+        if high is None:
+            return False
+        if tp in self.next_offset:
+            return self.next_offset[tp] >= high
+        if tp not in self.start_offset:  # nothing processed since assignment: where did it start?
+            ktp = TopicPartition(tp.topic, tp.partition)
+            committed = self.offsets.committed([ktp], timeout=5)[0].offset
+            if committed < 0:
+                committed = self.offsets.get_watermark_offsets(ktp, timeout=5)[0]
+            self.start_offset[tp] = committed
+        return self.start_offset[tp] >= high
+
+    async def _heartbeat(self) -> None:
+        """Quiet input partitions still report, so the router never waits on them for nothing."""
+        if time.monotonic() - self.last_report < HEARTBEAT_S or not self._assigned(self.input_names):
+            return
+        async with self.lock:
+            batch = IngestBatch(progress=self._progress())
+            self.producer.produce(self.ingest_name, value=batch.dumps(), partition=0)
+            self.producer.poll(0)
+            self.last_report = time.monotonic()
+
+    # --- route: event-time merge → identity cluster → engine partition ------------------------------
+
+    def _router(self) -> tuple[EventTimeMerge, Router, ChangedKeys]:
+        if self.merge is None or self.router is None or self.router_state is None:
+            state = ChangedKeys({k.decode(): orjson.loads(v) for k, v in self.router_table.data.items() if v})
+            state.take_changed()
+            self.router_state = state
+            self.router = Router(state, self.rules.fit.negatives.personal_email.normalised)
+            self.merge = EventTimeMerge(self.sources)
+        return self.merge, self.router, self.router_state
+
+    async def _route_agent(self, stream: Any) -> None:
+        acks = stream.noack()
+        async for events in acks.take_events(200, within=0.05):
+            async with self.lock:
+                done = self._route(events)
+            for event in done:
+                await acks.ack(event)
+
+    def _route(self, events: list[Any]) -> list[Any]:
+        merge, router, state = self._router()
+        done: list[Any] = []
+        for event in events:
+            batch = IngestBatch.loads(event.message.value)
+            for source, (newest, idle) in batch.progress.items():
+                merge.report(source, newest, idle)
+            if not batch.events:
+                done.append(event)
+                continue
+            pending = _Pending(event, len(batch.events))
+            for item in batch.events:
+                merge.add(item, pending)
+        out: dict[int, RoutedBatch] = {}
+        last_at = None
+        for item, pending in merge.release():
+            routed = router.route(item)
+            if routed.broadcast:
+                owner = partition_of(routed.cluster or "", self.partitions)
+                for p in range(self.partitions):
+                    batch_p = out.setdefault(p, RoutedBatch())
+                    batch_p.events.extend(routed.items)
+                    if p == owner:
+                        batch_p.owned.append(item[4]["event_id"])
+            elif routed.items:
+                out.setdefault(partition_of(routed.cluster or "", self.partitions), RoutedBatch()).events.extend(
+                    routed.items
+                )
+            pending.remaining -= 1
+            if pending.remaining == 0:
+                done.append(pending.event)
+            last_at = item[0]
+            self.released += 1
+            if self.released % FORGET_EVERY == 0:
+                router.forget_idle(last_at, 3 * self.rules.window_days * 86_400_000)
+        now = time.monotonic()
+        if merge.all_idle and now - self.last_tick >= TICK_S:
+            # Caught up with every input: the SLA clocks now follow the wall clock (minus the
+            # lateness we wait for), so a breach fires even when no further event arrives.
+            self.last_tick = now
+            tick = int(time.time() * 1000) - self.settings.lateness_ms
+            for p in range(self.partitions):
+                out.setdefault(p, RoutedBatch()).tick_ms = tick
+        for p, batch_p in out.items():
+            self.producer.produce(self.routed_name, value=batch_p.dumps(), partition=p)
+            self.producer.poll(0)
+        for key in state.take_changed():
+            value = dict.get(state, key)
+            self._table_write(self.router_table, 0, (key.encode(), orjson.dumps(value) if value is not None else None))
+        self.writer.flush()
+        return done
+
+    # --- decide: the engine, one per partition ---------------------------------------------------
+
+    async def _decide_agent(self, stream: Any) -> None:
+        acks = stream.noack()
+        async for events in acks.take_events(100, within=0.02):
+            async with self.lock:
+                for event in events:
+                    self._decide(event.message.partition, event.message.value)
+                self.writer.flush()
+            await self.app.producer.flush()
+            for event in events:
+                await acks.ack(event)
+
+    def _decide(self, partition: int, raw: bytes) -> None:
+        pe = self.engines.get(partition)
+        if pe is None:
+            pe = self.engines[partition] = PartitionEngine.restore(partition, self.rules, self.engine_table.data)
+        batch = RoutedBatch.loads(raw)
+        outputs = pe.apply(batch)
+        self.stats.decided += len(batch.events)
+        for record in outputs:
+            self.writer.write(record)
+            self.stats.count(record)
+        for write in pe.writes():
+            self._table_write(self.engine_table, partition, write)
+
+    # --- plumbing ------------------------------------------------------------------------------------
+
+    def _table_write(self, table: Any, partition: int, write: Write) -> None:
+        key, value = write
+        if value is None:
+            table.data.pop(key, None)
+        else:
+            table.data[key] = value
+        table.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
+
+    def _assigned(self, topics: Any) -> list[Any]:
+        return [tp for tp in self.app.consumer.assignment() if tp.topic in topics]
+
+    async def _on_revoked(self, sender: Any, revoked: Any, **_: Any) -> None:
+        """Forget what another worker now owns; it rebuilds it from the changelogs."""
+        for tp in revoked:
+            if tp.topic == self.routed_name:
+                self.engines.pop(tp.partition, None)
+            elif tp.topic == self.ingest_name:
+                self.merge = self.router = self.router_state = None
+            else:
+                self.next_offset.pop(tp, None)
+                self.start_offset.pop(tp, None)
+                self.newest.pop(tp, None)
+
+    async def _log_stats(self) -> None:
+        lag = 0
+        for tp in self._assigned(self.input_names):
+            high = self.app.consumer.highwater(tp)
+            if high is not None and tp in self.next_offset:
+                lag += max(0, high - self.next_offset[tp])
+        log.info(
+            "%s",
+            orjson.dumps(
+                self.stats.line(
+                    lag=lag, partitions=sorted(self.engines), waiting=self.merge.pending if self.merge else 0
+                )
+            ).decode(),
+        )

@@ -1,0 +1,181 @@
+"""One engine partition: ``processors.engine.Engine`` over state that lives in a changelogged table.
+
+The engine's dicts are kept in memory and remember what each batch changed; after the batch,
+each changed contact, visitor, account and index entry is written once to the table (and so to
+its compacted changelog). A restarted or newly assigned worker rebuilds the partition from the
+table Faust restored, and the SLA timers from the contacts' clocks.
+
+Table keys are ``"<partition>|<kind>|<id>"``. Kinds: ``c`` contact, ``v`` visitor, ``a``
+account, ``e``/``i``/``d``/``x`` the email, CRM id, domain and merge-alias indexes, ``o`` the
+accounts this partition owns, ``s`` chunks of remembered event ids (dedupe), ``m`` the clocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from processors import codec
+from processors.engine import Engine, Output, Store
+from processors.rules import Rules
+from schemas import models
+from schemas.catalog import BY_NAME
+from streams.live.envelope import RoutedBatch
+from streams.live.tracking import ChangedKeys, TouchedKeys
+
+Write = tuple[bytes, bytes | None]  # table key, value (None deletes)
+SEEN_CHUNK = 1_000  # ids per dedupe chunk; the open chunk is rewritten until full
+
+_OBJECTS = {
+    "c": ("contacts", codec.dump_contact, codec.load_contact),
+    "v": ("visitors", codec.dump_visitor, codec.load_visitor),
+    "a": ("accounts", codec.dump_account, codec.load_account),
+}
+_INDEXES = {"e": "emails", "i": "crm_ids", "d": "domains", "x": "aliases"}
+
+
+def _new_store() -> Store:
+    return Store(
+        contacts=TouchedKeys(),
+        visitors=TouchedKeys(),
+        accounts=TouchedKeys(),
+        emails=ChangedKeys(),
+        crm_ids=ChangedKeys(),
+        domains=ChangedKeys(),
+        aliases=ChangedKeys(),
+        seen=ChangedKeys(),
+    )
+
+
+@dataclass
+class PartitionEngine:
+    partition: int
+    engine: Engine
+    owned: set[str] = field(default_factory=set)
+    _seen_chunks: dict[int, int] = field(default_factory=dict)  # chunk seq -> newest event time
+    _next_chunk: int = 0
+    _owned_changed: set[str] = field(default_factory=set)
+    _open_chunk: list[tuple[str, int]] = field(default_factory=list)
+    _last_sweep_written: int = 0
+
+    # --- build ------------------------------------------------------------------------------------
+
+    @classmethod
+    def restore(cls, partition: int, rules: Rules, table: Mapping[bytes, bytes]) -> PartitionEngine:
+        """The partition as its changelog left it (empty when it has never been written)."""
+        store = _new_store()
+        prefix = f"{partition}|".encode()
+        chunks: list[tuple[int, bytes]] = []
+        owned: set[str] = set()
+        meta: dict[str, Any] = {}
+        for raw_key, value in table.items():
+            if not raw_key.startswith(prefix) or value is None:
+                continue
+            kind, _, ident = raw_key[len(prefix) :].decode().partition("|")
+            if kind in _OBJECTS:
+                attr, _, load = _OBJECTS[kind]
+                dict.__setitem__(getattr(store, attr), ident, load(value))
+            elif kind in _INDEXES:
+                dict.__setitem__(getattr(store, _INDEXES[kind]), ident, value.decode())
+            elif kind == "s":
+                chunks.append((int(ident), value))
+            elif kind == "o":
+                owned.add(ident)
+            elif kind == "m":
+                meta = orjson.loads(value)
+        pe = cls(partition, Engine(rules, store), owned)
+        for seq, value in sorted(chunks):
+            entries = [(event_id, at) for event_id, at in orjson.loads(value)]
+            for event_id, at in entries:
+                dict.__setitem__(store.seen, event_id, at)
+            pe._seen_chunks[seq] = max((at for _, at in entries), default=0)
+            pe._open_chunk = entries if len(entries) < SEEN_CHUNK else []
+            pe._next_chunk = seq if pe._open_chunk else seq + 1
+        store.clock_ms = meta.get("clock_ms", 0)
+        store.watermark_ms = meta.get("watermark_ms", 0)
+        store.last_sweep_ms = meta.get("last_sweep_ms", 0)
+        store.rebuild_timers(rules)
+        pe._last_sweep_written = store.last_sweep_ms
+        return pe
+
+    # --- work -------------------------------------------------------------------------------------
+
+    def apply(self, batch: RoutedBatch) -> list[Output]:
+        """Decide a batch in order; returns every output record, state views last."""
+        engine = self.engine
+        owned_now = set(batch.owned)
+        out: list[Output] = []
+        for at, _source, _offset, stream, payload in batch.events:
+            event = BY_NAME[stream].model.model_validate(payload)
+            out.extend(engine.process(event, at))  # type: ignore[arg-type]
+            if stream == "crm_changes" and payload.get("change_type") == "account_upserted":
+                account_id = payload.get("account_id") or ""
+                if payload["event_id"] in owned_now and account_id not in self.owned:
+                    self.owned.add(account_id)
+                    self._owned_changed.add(account_id)
+        if batch.tick_ms is not None:
+            out.extend(engine.advance(batch.tick_ms))
+        # A replica of another partition's account: its state record is written by its owner.
+        engine.changed_accounts &= self.owned
+        out.extend(engine.drain_changes())
+        return out
+
+    def writes(self) -> list[Write]:
+        """Changed state since the last call, as table writes (the changelog of this batch)."""
+        store = self.engine.store
+        p = self.partition
+        out: list[Write] = []
+        swept = store.last_sweep_ms != self._last_sweep_written
+        for kind, (attr, dump, _) in _OBJECTS.items():
+            mapping: TouchedKeys = getattr(store, attr)
+            keys = set(mapping) | mapping.changed if swept else mapping.changed
+            for key in keys:
+                obj = dict.get(mapping, key)
+                out.append((f"{p}|{kind}|{key}".encode(), dump(obj) if obj is not None else None))
+            mapping.take_changed()
+        for kind, attr in _INDEXES.items():
+            index: ChangedKeys = getattr(store, attr)
+            for key in index.take_changed():
+                value = dict.get(index, key)
+                out.append((f"{p}|{kind}|{key}".encode(), value.encode() if value is not None else None))
+        for account_id in self._owned_changed:
+            out.append((f"{p}|o|{account_id}".encode(), b"1"))
+        self._owned_changed.clear()
+        out.extend(self._seen_writes(store, swept))
+        if swept:
+            self._last_sweep_written = store.last_sweep_ms
+        meta = {"clock_ms": store.clock_ms, "watermark_ms": store.watermark_ms, "last_sweep_ms": store.last_sweep_ms}
+        out.append((f"{p}|m|".encode(), orjson.dumps(meta)))
+        return out
+
+    def _seen_writes(self, store: Store, swept: bool) -> Iterable[Write]:
+        seen: ChangedKeys = store.seen  # type: ignore[assignment]
+        added = [(k, dict.get(seen, k)) for k in seen.take_changed() if k in seen]
+        p = self.partition
+        while added:
+            room = SEEN_CHUNK - len(self._open_chunk)
+            self._open_chunk.extend(added[:room])
+            added = added[room:]
+            seq = self._next_chunk
+            self._seen_chunks[seq] = max(at for _, at in self._open_chunk)
+            yield f"{p}|s|{seq:012d}".encode(), orjson.dumps(self._open_chunk)
+            if len(self._open_chunk) >= SEEN_CHUNK:
+                self._open_chunk = []
+                self._next_chunk += 1
+        if swept:
+            horizon = store.watermark_ms - self.engine.rules.dedupe.horizon_days * 86_400_000
+            for seq in [s for s, newest in self._seen_chunks.items() if newest < horizon and s != self._next_chunk]:
+                del self._seen_chunks[seq]
+                yield f"{p}|s|{seq:012d}".encode(), None
+
+
+def count(records: Iterable[models.Record]) -> dict[str, int]:
+    """Per-kind counts of output records, for the stats line."""
+    totals: dict[str, int] = {}
+    for record in records:
+        name = type(record).__name__
+        totals[name] = totals.get(name, 0) + 1
+    return totals

@@ -1,0 +1,41 @@
+"""The live runtime's internal topics (Faust creates the table changelogs itself)."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from leadstream.settings import Settings
+
+DAY_MS = 86_400_000
+
+
+def ensure_internal_topics(settings: Settings, app_id: str, timeout: float = 30.0) -> tuple[str, str]:
+    """``<app>-ingest`` (one partition: the router's single, ordered input) and ``<app>-routed``.
+
+    Both are kept a week, far longer than any restart needs to replay them.
+    """
+    ingest, routed = f"{app_id}-ingest", f"{app_id}-routed"
+    admin = AdminClient(settings.kafka_config())
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    config = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
+    wanted = [
+        NewTopic(name, num_partitions=n, replication_factor=-1, config=config)
+        for name, n in ((ingest, 1), (routed, settings.partitions))
+        if name not in existing
+    ]
+    if wanted:
+        for future in admin.create_topics(wanted, operation_timeout=timeout).values():
+            try:
+                future.result(timeout)
+            except Exception as exc:  # another worker created it first
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+    return ingest, routed
+
+
+def partition_count(settings: Settings, topic: str, timeout: float = 30.0) -> int:
+    meta = AdminClient(settings.kafka_config()).list_topics(topic, timeout=timeout)
+    info = meta.topics.get(topic)
+    if info is None or info.error is not None or not info.partitions:
+        raise RuntimeError(f"topic {topic!r} is missing; run `leadstream dev topics` or the worker's setup first")
+    return len(info.partitions)
