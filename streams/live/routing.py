@@ -67,9 +67,9 @@ class Router:
     def _visit(self, item: Item, value: dict[str, Any]) -> Routed:
         visitor = value["visitor_id"]
         cluster = self.state.get(f"v|{visitor}")
-        if cluster is None and value.get("contact_id"):
+        if cluster is None and value.get("contact_id"):  # a known contact's tracked visit identifies it
             cluster = self._crm_cluster(value["contact_id"], None, None)
-            self.state[f"v|{visitor}"] = cluster
+            return Routed(self._identify(visitor, cluster, item), cluster)
         if cluster is not None:
             return Routed([item], cluster)
         waiting = list(self.state.get(f"w|{visitor}") or [])
@@ -81,14 +81,18 @@ class Router:
         return Routed([], None)
 
     def _form(self, item: Item, value: dict[str, Any]) -> Routed:
-        email = value["email"].strip().lower()
-        cluster = self._email_cluster(email, None)
-        visitor = value["visitor_id"]
+        cluster = self._email_cluster(value["email"].strip().lower(), None)
+        return Routed(self._identify(value["visitor_id"], cluster, item), cluster)
+
+    def _identify(self, visitor: str, cluster: str, item: Item) -> list[Item]:
+        """The visitor now belongs to ``cluster``: its waiting visits go there, just before ``item``.
+
+        All of them, even those older than the window: the engine decides what still counts
+        (and takes the first touch's utm_source from the oldest).
+        """
         self.state[f"v|{visitor}"] = cluster
         waiting = self.state.pop(f"w|{visitor}", None) or []
-        # All of them, even those older than the window: the engine decides what still counts
-        # (and takes the first touch's utm_source from the oldest).
-        return Routed([*(tuple(w) for w in waiting), item], cluster)  # type: ignore[list-item]
+        return [*(tuple(w) for w in waiting), item]  # type: ignore[list-item]
 
     def _crm(self, item: Item, value: dict[str, Any]) -> Routed:
         kind = value["change_type"]
