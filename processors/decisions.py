@@ -47,17 +47,25 @@ def qualify_contact(
     form_type: str | None,
     fit_score: float,
     fit_reasons: list[FitReason],
-    intent_score: float,
+    intent_score: float | None,
 ) -> list[Record]:
-    """Fit AND intent, or a fast-track form from a fit contact; once per lifecycle cycle."""
+    """Fit AND intent, or a fast-track form from a fit contact; once per lifecycle cycle.
+
+    ``intent_score`` is None when the caller has not needed it yet: it is scored only once the
+    cheaper gates pass.
+    """
     rules = engine.rules
-    if contact.stage not in rules.lifecycle.requalify_from or contact.qualified_cycle == contact.cycle:
+    if contact.stage not in rules.lifecycle.requalify_stages or contact.qualified_cycle == contact.cycle:
         return []
+    if fit_score < rules.min_fit_threshold:
+        return []  # below every segment's fit threshold, whatever the segment
     employees = _employees(contact, account)
     thresholds = rules.thresholds_for(employees, contact.source)
     if fit_score < thresholds.fit:
         return []
     fast = form_type is not None and form_type in rules.priority.fast_track_forms and trigger is not None
+    if intent_score is None:
+        intent_score = intent.scored(contact.window, at, contact.cycle_start_ms, rules, breakdown=False)[0]
     if not fast and intent_score < thresholds.intent:
         return []
     _, counted = intent.scored(contact.window, at, contact.cycle_start_ms, rules)

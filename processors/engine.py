@@ -75,26 +75,33 @@ class Engine:
         """
         st = self.store
         at = to_ms(event.occurred_at) if at_ms is None else at_ms
-        if event.event_id in st.seen or at < st.watermark_ms - self._horizon_ms:
+        event_id = event.event_id
+        if event_id in st.seen or at < st.watermark_ms - self._horizon_ms:
             # Older than the dedupe memory: it could be a repeat we no longer remember, and it
             # is outside every window, so it is dropped rather than risk counting it twice.
             return []
         if at > st.watermark_ms:
             st.watermark_ms = at
-        st.seen[event.event_id] = at
-        out: list[Output] = []
+        st.seen[event_id] = at
+        fired: list[Output] | None = None
         if at > st.clock_ms:
-            if st.timers and st.timers[0][0] < at:
-                out.extend(self._fire_timers(at, inclusive=False))
+            timers = st.timers
+            if timers and timers[0][0] < at:
+                fired = self._fire_timers(at, inclusive=False)
             st.clock_ms = at
             if at - st.last_sweep_ms >= SWEEP_EVERY_MS:
                 self._sweep(at)
         if isinstance(event, WebVisit):
-            out.extend(self._web_visit(event, at))
+            out = self._web_visit(event, at)
         elif isinstance(event, FormFill):
-            out.extend(self._form_fill(event, at))
+            out = self._form_fill(event, at)
         elif isinstance(event, CrmChange):
-            out.extend(self._crm_change(event, at))
+            out = self._crm_change(event, at)
+        else:
+            out = []
+        if fired:
+            fired.extend(out)  # timers that came due before this event decide first
+            return fired
         return out
 
     def advance(self, now_ms: int) -> list[Output]:
@@ -114,26 +121,25 @@ class Engine:
     # --- inputs ---------------------------------------------------------------------------------
 
     def _web_visit(self, e: WebVisit, at: int) -> list[Output]:
-        visitor = self.identity.visitor(e.visitor_id, at)
+        identity = self.identity
+        visitor = identity.visitor(e.visitor_id, at)
         if visitor.source is None and e.utm_source:
             visitor.source, visitor.campaign = e.utm_source, e.utm_campaign
-        contact = (
-            self.identity.contact_by_crm_id(e.contact_id, at)
-            if e.contact_id
-            else self.identity.contact_of_visitor(visitor)
-        )
+        contact = identity.contact_by_crm_id(e.contact_id, at) if e.contact_id else identity.contact_of_visitor(visitor)
         if contact is not None:
-            self.identity.link_visitor(visitor, contact, at, self._window_ms)
-        hit = intent.url_signal(e.url, self.rules)
+            identity.link_visitor(visitor, contact, at, self._window_ms)
+        rules = self.rules
+        hit = intent.url_signal(e.url, rules)
         if hit is None:
             return []
         signal: Signal = (at, hit[0], hit[1], e.event_id)
         if contact is None:
-            intent.add_signal(visitor.pending, signal, self.rules)
-            if len(visitor.pending) > MAX_PENDING:
-                del visitor.pending[0]
+            pending = visitor.pending
+            intent.add_signal(pending, signal, rules)
+            if len(pending) > MAX_PENDING:
+                del pending[0]
             return []
-        if not intent.add_signal(contact.window, signal, self.rules):
+        if not intent.add_signal(contact.window, signal, rules):
             return []
         return self._evaluate(contact, at, signal)
 
@@ -197,21 +203,25 @@ class Engine:
     def _evaluate(
         self, contact: ContactState, at: int, trigger: Signal | None, form_type: str | None = None
     ) -> list[Output]:
-        contact.updated_ms = max(contact.updated_ms, at)
+        if at > contact.updated_ms:
+            contact.updated_ms = at
         intent.prune(contact.window, at, self._window_ms)
         account = self.identity.account_of(contact)
         self.changed_contacts.add(contact.key)
+        rules = self.rules
+        fit_score, fit_reasons = fit.score_fit(contact, account, rules)
+        # Intent is scored only when a decision reads it (most evaluations stop at a cheaper gate).
+        intent_score: float | None = None
+        out: list[Output] = []
         if account is not None:
             self.changed_accounts.add(account.account_id)
-        fit_score, fit_reasons = fit.score_fit(contact, account, self.rules)
-        intent_score, _ = intent.scored(contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False)
-        out: list[Output] = []
-        if account is not None and trigger is not None and trigger[2] > 0:
-            out.extend(decisions.engage_account(self, account, contact, at, trigger, intent_score))
-        if account is not None and account.is_customer:
-            if trigger is not None and trigger[1] in self.rules.expansion.signals:
-                out.extend(decisions.expansion(self, account, contact, at, trigger))
-            return out
+            if trigger is not None and trigger[2] > 0 and not account.is_competitor:
+                intent_score = self._intent(contact, at)
+                out.extend(decisions.engage_account(self, account, contact, at, trigger, intent_score))
+            if account.is_customer:
+                if trigger is not None and trigger[1] in rules.expansion.signals:
+                    out.extend(decisions.expansion(self, account, contact, at, trigger))
+                return out
         out.extend(
             decisions.qualify_contact(
                 self,
@@ -226,6 +236,9 @@ class Engine:
             )
         )
         return out
+
+    def _intent(self, contact: ContactState, at: int) -> float:
+        return intent.scored(contact.window, at, contact.cycle_start_ms, self.rules, breakdown=False)[0]
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -280,19 +293,22 @@ class Engine:
         idle = now - IDLE_WINDOWS * self._window_ms
         for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:
             del st.visitors[vid]
-        for key in [k for k, c in st.contacts.items() if self._forgettable(c, now, idle)]:
+        window_ms = self._window_ms
+        forget = []
+        for key, c in st.contacts.items():
+            # Every window is pruned (that is part of the expiry), then the idle, CRM-less leads go.
+            intent.prune(c.window, now, window_ms)
+            if (
+                not c.window
+                and c.crm_id is None
+                and c.stage == "lead"
+                and (c.sla is None or not c.sla.open)
+                and c.updated_ms < idle
+            ):
+                forget.append(key)
+        for key in forget:
             contact = st.contacts.pop(key)
             if contact.email and st.emails.get(contact.email) == key:
                 del st.emails[contact.email]
         for account in st.accounts.values():
             decisions.prune_members(self, account, now)
-
-    def _forgettable(self, c: ContactState, now: int, idle: int) -> bool:
-        intent.prune(c.window, now, self._window_ms)
-        return (
-            not c.window
-            and c.crm_id is None
-            and c.stage == "lead"
-            and (c.sla is None or not c.sla.open)
-            and c.updated_ms < idle
-        )

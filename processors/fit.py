@@ -6,6 +6,7 @@ Every point comes with the event that supplied the attribute, so an MQL can show
 from __future__ import annotations
 
 from processors.rules import Rules
+from processors.rules.model import SeniorityLevel
 from processors.state import AccountState, ContactState
 
 FitReason = tuple[str, float, str]  # (signal, points, event_id)
@@ -29,20 +30,32 @@ def _department(contact: ContactState, rules: Rules) -> str | None:
     title = contact.value("job_title")
     if not title:
         return None
-    for name, rx in rules.fit.departments.regexes:
-        if rx.search(title):
-            return name
-    return None
+    return title_facts(title, rules)[1]
 
 
-def _attr(
-    contact: ContactState, account: AccountState | None, attr: str, prefer_account: bool
-) -> tuple[object, str] | None:
-    """Company attributes prefer the CRM account; person attributes prefer the contact."""
-    own = contact.profile.get(attr)
-    acc = account.profile.get(attr) if account else None
-    first, second = (acc, own) if prefer_account else (own, acc)
-    return first or second
+TITLE_MEMO_LIMIT = 100_000
+TitleFacts = tuple[SeniorityLevel | None, str | None, bool]  # (seniority level, department, junior)
+
+
+def title_facts(title: object, rules: Rules) -> TitleFacts:
+    """What a job title says (its seniority level, department and whether it is junior).
+
+    Memoised per rules: titles repeat across contacts, and each answer is up to 14 regex searches.
+    """
+    text = str(title)
+    memo = rules.fit.title_memo
+    try:
+        return memo[text]
+    except KeyError:
+        pass
+    if len(memo) >= TITLE_MEMO_LIMIT:
+        memo.clear()
+    fit = rules.fit
+    level = next((lv for lv in fit.seniority if lv.regex and lv.regex.search(text)), None)
+    dept = next((name for name, rx in fit.departments.regexes if rx.search(text)), None)
+    junior = fit.negatives.junior_title.regex
+    facts = memo[text] = (level, dept, bool(junior and junior.search(text)))
+    return facts
 
 
 def score_fit(contact: ContactState, account: AccountState | None, rules: Rules) -> tuple[float, list[FitReason]]:
@@ -51,27 +64,33 @@ def score_fit(contact: ContactState, account: AccountState | None, rules: Rules)
     cached = contact.fit_cache
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
-    reasons = _fit_reasons(contact, account, rules)
+    department = _department(contact, rules)
+    reasons = _fit_reasons(contact, account, rules, department)
     score = float(sum(points for _, points, _ in reasons))
-    contact.fit_cache = (version, score, reasons, _department(contact, rules))
+    contact.fit_cache = (version, score, reasons, department)
     return score, reasons
 
 
-def _fit_reasons(contact: ContactState, account: AccountState | None, rules: Rules) -> list[FitReason]:
+def _fit_reasons(
+    contact: ContactState, account: AccountState | None, rules: Rules, department: str | None
+) -> list[FitReason]:
     fit = rules.fit
     reasons: list[FitReason] = []
+    own = contact.profile
+    acc = account.profile if account is not None else None
 
-    size = _attr(contact, account, "employee_count", prefer_account=True)
+    # Company attributes prefer the CRM account; person attributes prefer the contact.
+    size = (acc.get("employee_count") if acc else None) or own.get("employee_count")
     if size is not None:
         hit = fit.size.points(int(size[0]))  # type: ignore[call-overload]
         if hit:
             reasons.append((f"fit:{hit[0]}", hit[1], size[1]))
 
-    industry = _attr(contact, account, "industry", prefer_account=True)
+    industry = (acc.get("industry") if acc else None) or own.get("industry")
     if industry is not None and str(industry[0]).strip().lower() in fit.industries.normalised:
         reasons.append((f"fit:industry:{str(industry[0]).lower()}", fit.industries.points, industry[1]))
 
-    country = _attr(contact, account, "country", prefer_account=False)
+    country = own.get("country") or (acc.get("country") if acc else None)
     if country is not None:
         code = str(country[0]).upper()
         if code in fit.territory.countries:
@@ -79,48 +98,35 @@ def _fit_reasons(contact: ContactState, account: AccountState | None, rules: Rul
         else:
             reasons.append((f"fit:outside_territory:{code}", fit.territory.outside_points, country[1]))
 
-    reasons.extend(_person_reasons(contact, rules))
-    reasons.extend(_negative_reasons(contact, account, rules))
-    return reasons
-
-
-def _person_reasons(contact: ContactState, rules: Rules) -> list[FitReason]:
-    fit = rules.fit
-    out: list[FitReason] = []
-    seniority = contact.profile.get("seniority")
-    title = contact.profile.get("job_title")
+    # The person: seniority (the CRM's beats the title's) and department.
+    title = own.get("job_title")
+    facts = title_facts(title[0], rules) if title is not None else None
+    seniority = own.get("seniority")
     level = None
     if seniority is not None:
-        wanted = str(seniority[0]).strip().lower()
-        level = next(((lv, seniority[1]) for lv in fit.seniority if lv.level == wanted), None)
-    if level is None and title is not None:
-        level = next(
-            ((lv, title[1]) for lv in fit.seniority if lv.regex and lv.regex.search(str(title[0]))),
-            None,
-        )
+        by_name = fit.seniority_by_level.get(str(seniority[0]).strip().lower())
+        level = (by_name, seniority[1]) if by_name is not None else None
+    if level is None and facts is not None and facts[0] is not None:
+        level = (facts[0], title[1])  # type: ignore[index]
     if level is not None:
-        out.append((f"fit:seniority:{level[0].level}", level[0].points, level[1]))
+        reasons.append((f"fit:seniority:{level[0].level}", level[0].points, level[1]))
+    if department and department in fit.departments.points:
+        source = own.get("department") or title
+        reasons.append(
+            (f"fit:department:{department}", fit.departments.points[department], source[1] if source else "")
+        )
 
-    dept = _department(contact, rules)
-    if dept and dept in fit.departments.points:
-        source = contact.profile.get("department") or title
-        out.append((f"fit:department:{dept}", fit.departments.points[dept], source[1] if source else ""))
-    return out
-
-
-def _negative_reasons(contact: ContactState, account: AccountState | None, rules: Rules) -> list[FitReason]:
-    neg = rules.fit.negatives
-    out: list[FitReason] = []
+    # Negatives.
+    neg = fit.negatives
     domain = contact.email_domain
-    email_source = contact.profile.get("email")
+    email_source = own.get("email")
     email_event = email_source[1] if email_source else ""
     if domain and domain in neg.personal_email.normalised:
-        out.append(("fit:personal_email", neg.personal_email.points, email_event))
-    title = contact.profile.get("job_title")
-    if title is not None and neg.junior_title.regex and neg.junior_title.regex.search(str(title[0])):
-        out.append(("fit:junior_title", neg.junior_title.points, title[1]))
+        reasons.append(("fit:personal_email", neg.personal_email.points, email_event))
+    if facts is not None and facts[2]:
+        reasons.append(("fit:junior_title", neg.junior_title.points, title[1]))  # type: ignore[index]
     competitor_domain = domain is not None and domain in neg.competitor.normalised
     if competitor_domain or (account is not None and account.is_competitor):
-        source = account.profile.get("is_competitor") if account else None
-        out.append(("fit:competitor", neg.competitor.points, source[1] if source else email_event))
-    return out
+        source = acc.get("is_competitor") if acc else None
+        reasons.append(("fit:competitor", neg.competitor.points, source[1] if source else email_event))
+    return reasons

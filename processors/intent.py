@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import insort
 from math import exp
 
-from processors.clock import DAY_MS, day_of
+from processors.clock import DAY_MS
 from processors.rules import Rules
 from processors.state import Signal
 
@@ -40,15 +40,16 @@ def _match_url(url: str, rules: Rules) -> tuple[str, float] | None:
 def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:
     """Insert in event-time order unless the signal's daily cap is reached or it is a repeat.
 
-    Only the signal's own UTC day is scanned (the window is in time order), newest first.
+    Only the signal's own UTC day is scanned (the window is in time order), newest first; most
+    signals are the newest of their contact, so they are appended rather than bisected in.
     """
     at, name, _, event_id = signal
-    day_start = day_of(at) * DAY_MS
+    day_start = at - at % DAY_MS  # day_of(at) * DAY_MS
     day_end = day_start + DAY_MS
-    cap = rules.intent.cap(name)
+    intent_rules = rules.intent
+    cap = intent_rules.caps.get(name, intent_rules.default_daily_cap)
     same_day = 0
-    for i in range(len(window) - 1, -1, -1):
-        s_at, s_name, _, s_event = window[i]
+    for s_at, s_name, _, s_event in reversed(window):
         if s_at >= day_end:
             continue
         if s_at < day_start:
@@ -59,8 +60,11 @@ def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:
             same_day += 1
             if same_day >= cap:
                 return False
-    insort(window, signal)
-    if len(window) > rules.intent.max_window_signals:
+    if not window or signal >= window[-1]:
+        window.append(signal)  # what insort does for the newest signal, without the bisection
+    else:
+        insort(window, signal)
+    if len(window) > intent_rules.max_window_signals:
         del window[0]  # the oldest goes: a bounded window per contact, whatever a bot does
     return True
 
@@ -68,13 +72,14 @@ def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:
 def prune(window: list[Signal], now_ms: int, window_ms: int) -> None:
     """Drop what left the window, in place (the list is in event-time order)."""
     horizon = now_ms - window_ms
+    if not window or window[0][0] > horizon:
+        return  # the usual case: nothing left since the last call
     drop = 0
     for s in window:
         if s[0] > horizon:
             break
         drop += 1
-    if drop:
-        del window[:drop]
+    del window[:drop]
 
 
 def decay_factor(age_ms: int, rules: Rules) -> float:
@@ -96,10 +101,12 @@ def scored(
 ) -> tuple[float, list[tuple[Signal, float]]]:
     """Intent at ``now_ms`` (never below 0) and, with ``breakdown``, each counted signal with its
     decayed points (the evidence, only needed when a decision is made)."""
-    total = 0.0
-    counted: list[tuple[Signal, float]] = []
     window_ms = rules.window_days * DAY_MS
     decay = rules.intent.decay
+    if not breakdown:
+        return max(_total(window, now_ms, since_ms, window_ms, decay.shape, decay.half_life_days), 0.0), []
+    total = 0.0
+    counted: list[tuple[Signal, float]] = []
     rate = LN2 / (decay.half_life_days * DAY_MS)
     for s in window:
         at = s[0]
@@ -108,7 +115,6 @@ def scored(
         age = now_ms - at
         if age >= window_ms:
             continue
-        # Inlined decay_factor: this loop runs for every scored event.
         if decay.shape == "exponential":
             weight = exp(-age * rate)
         elif decay.shape == "linear":
@@ -117,6 +123,35 @@ def scored(
             weight = 1.0
         pts = s[2] * weight
         total += pts
-        if breakdown:
-            counted.append((s, pts))
+        counted.append((s, pts))
     return max(total, 0.0), counted
+
+
+def _total(
+    window: list[Signal], now_ms: int, since_ms: int, window_ms: int, shape: str, half_life_days: float
+) -> float:
+    """The sum ``scored`` makes, term by term in window order so the float is the same, with the
+    shape chosen once instead of per signal. It runs on every scored event.
+
+    Only a contiguous run of the time-ordered window counts: from the first signal at or after
+    ``since_ms`` and inside the window, up to the last one not after ``now_ms``.
+    """
+    horizon = now_ms - window_ms
+    lo, hi = 0, len(window)
+    while lo < hi and (window[lo][0] < since_ms or window[lo][0] <= horizon):
+        lo += 1
+    while hi > lo and window[hi - 1][0] > now_ms:
+        hi -= 1
+    signals = window[lo:hi] if lo or hi < len(window) else window
+    total = 0.0
+    if shape == "exponential":
+        rate = LN2 / (half_life_days * DAY_MS)
+        for s in signals:
+            total += s[2] * exp((s[0] - now_ms) * rate)
+    elif shape == "linear":
+        for s in signals:
+            total += s[2] * (1.0 - (now_ms - s[0]) / window_ms)
+    else:
+        for s in signals:
+            total += s[2] * 1.0
+    return total

@@ -155,6 +155,19 @@ class FitRules(Strict):
     departments: DepartmentFit
     negatives: Negatives
 
+    @cached_property
+    def seniority_by_level(self) -> dict[str, SeniorityLevel]:
+        """Level name → its first definition (the one a CRM seniority value selects)."""
+        by_level: dict[str, SeniorityLevel] = {}
+        for lv in self.seniority:
+            by_level.setdefault(lv.level, lv)
+        return by_level
+
+    @cached_property
+    def title_memo(self) -> dict[str, tuple[Any, ...]]:
+        """Derived memo of job title → what it says (see ``processors.fit.title_facts``)."""
+        return {}
+
 
 class UrlSignal(Strict):
     pattern: str
@@ -225,6 +238,9 @@ class IntentRules(Strict):
         for name, a in self.activities.items():
             caps[name] = a.daily_cap or self.default_daily_cap
         return caps
+
+
+THRESHOLD_MEMO_LIMIT = 10_000
 
 
 class ThresholdOverride(Strict):
@@ -326,6 +342,10 @@ class SlaRules(Strict):
 class LifecycleRules(Strict):
     requalify_from: list[Stage]
 
+    @cached_property
+    def requalify_stages(self) -> frozenset[str]:
+        return frozenset(s.value for s in self.requalify_from)
+
 
 class AlertRules(Strict):
     default_channel: str
@@ -358,7 +378,29 @@ class Rules(Strict):
         return self
 
     def thresholds_for(self, employees: int | None, source: str | None) -> ThresholdOverride:
-        for override in self.thresholds.overrides:
-            if override.matches(employees, source):
-                return override
+        """The first matching override, else the defaults; memoised (it runs on every scored event)."""
+        key = (employees, source)
+        memo = self.threshold_memo
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        if len(memo) >= THRESHOLD_MEMO_LIMIT:
+            memo.clear()
+        found = next((o for o in self.thresholds.overrides if o.matches(employees, source)), self.default_thresholds)
+        memo[key] = found
+        return found
+
+    @cached_property
+    def default_thresholds(self) -> ThresholdOverride:
         return ThresholdOverride(segment="default", fit=self.thresholds.fit, intent=self.thresholds.intent)
+
+    @cached_property
+    def threshold_memo(self) -> dict[tuple[Any, Any], ThresholdOverride]:
+        """Derived memo of (employees, source) → thresholds (a cache, not configuration)."""
+        return {}
+
+    @cached_property
+    def min_fit_threshold(self) -> float:
+        """The lowest fit any segment asks for: below it, no thresholds need to be looked up."""
+        return min([self.thresholds.fit, *(o.fit for o in self.thresholds.overrides)])
