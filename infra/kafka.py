@@ -80,22 +80,39 @@ def start(run_dir: Path) -> dict[str, Any]:
     if fmt.returncode != 0:
         raise StartupError(f"kafka storage format failed (exit {fmt.returncode}):\n{fmt.stdout}{fmt.stderr}")
     t1 = time.monotonic()
+    record = _launch(java, home, server, broker_port)
+    record.update(controller_port=controller_port, format_seconds=round(t1 - t0, 2))
+    record["launch_to_ready_seconds"] = round(time.monotonic() - t1, 2)
+    return record
+
+
+def restart(record: dict[str, Any]) -> dict[str, Any]:
+    """Stop the broker and start it again on the same ports and log dir (a broker restart as
+    operators do it: clients see it go away and come back, nothing is lost)."""
+    stop(record)
+    home = Path(record["log"]).parent
+    jars = ensure_kafka_jars()
+    java = ["java", *JVM_OPTS, f"-Dlog4j.configuration=file:{home / 'log4j.properties'}", "-cp", f"{jars}/*"]
+    t0 = time.monotonic()
+    fresh = _launch(java, home, home / "server.properties", int(record["port"]))
+    return {**record, **fresh, "launch_to_ready_seconds": round(time.monotonic() - t0, 2)}
+
+
+def _launch(java: list[str], home: Path, server: Path, broker_port: int) -> dict[str, Any]:
+    t1 = time.monotonic()
     pid = spawn([*java, "kafka.Kafka", str(server)], home / "stdout.log", cwd=home)
     bootstrap = f"127.0.0.1:{broker_port}"
     record = {
         "pid": pid,
         "port": broker_port,
-        "controller_port": controller_port,
         "endpoint": bootstrap,
         "log": str(home / "broker.log"),
-        "format_seconds": round(t1 - t0, 2),
     }
     try:
         _wait_ready(pid, bootstrap, home, t1 + READY_TIMEOUT_S)
     except BaseException:
         terminate(pid)
         raise
-    record["launch_to_ready_seconds"] = round(time.monotonic() - t1, 2)
     return record
 
 

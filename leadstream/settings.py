@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     store_url: str = "memory://"  # Faust table store; rocksdict:// where rocksdict is installed
     replication_factor: int = 1  # for the topics Faust creates (table changelogs)
     stats_every_s: float = 10.0  # the worker's stats line
+    data_dir: Path = Path(".run/faust")  # Faust's local table stores (rocksdict) and bookkeeping
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,9 @@ import typer
 def worker(
     rules: Annotated[Path | None, typer.Option(help="Rules YAML (default: LEADSTREAM_RULES_FILE or shipped).")] = None,
     loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "info",
+    stats_every: Annotated[
+        float | None, typer.Option(help="Seconds between stats lines (default: LEADSTREAM_STATS_EVERY_S).")
+    ] = None,
 ) -> None:
     """Consume the input topics and write decisions until SIGINT / SIGTERM.
 
@@ -25,6 +28,11 @@ def worker(
     from streams.topics import ensure_topics
 
     settings = resolve_settings()
+    if stats_every is not None:
+        settings = settings.model_copy(update={"stats_every_s": stats_every})
     ensure_topics(settings)
     runtime = LiveRuntime(settings, load_rules(rules or settings.rules_file))
-    faust.Worker(runtime.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    try:
+        faust.Worker(runtime.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        runtime.stopped()

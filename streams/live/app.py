@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +27,10 @@ from schemas import models
 from schemas.catalog import INPUTS
 from schemas.validation import accept
 from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.live import durable
 from streams.live.envelope import IngestBatch, Item, RoutedBatch
 from streams.live.merge import EventTimeMerge
-from streams.live.partition import PartitionEngine, Write
+from streams.live.partition import PartitionEngine
 from streams.live.routing import Router, partition_of
 from streams.live.stats import Stats
 from streams.live.topics import ensure_internal_topics, partition_count
@@ -38,6 +40,7 @@ log = logging.getLogger("leadstream.worker")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 HEARTBEAT_S = 0.2  # how often every input partition reports progress, even when quiet
 TICK_S = 1.0  # how often the SLA clocks follow the wall clock once the inputs are caught up
+ROUTER_PREFIX = b"0|"  # the router table has one partition
 FORGET_EVERY = 20_000  # released events between sweeps of idle anonymous visitors
 
 
@@ -47,6 +50,7 @@ def app_id(settings: Settings) -> str:
 
 
 def faust_app(settings: Settings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     conf: dict[str, Any] = {
         "broker": [f"kafka://{h.strip()}" for h in (settings.bootstrap_servers or "").split(",")],
         "store": settings.store_url,
@@ -58,6 +62,10 @@ def faust_app(settings: Settings) -> faust.App:
         "broker_commit_interval": 0.5,
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
+        # A worker killed with -9 leaves the group after this long; its partitions move then.
+        "broker_session_timeout": 10.0,
+        "broker_heartbeat_interval": 1.0,
+        "datadir": str(settings.data_dir),
     }
     if settings.sasl_mechanism:
         conf["broker_credentials"] = faust.SASLCredentials(
@@ -116,6 +124,7 @@ class LiveRuntime:
         self.last_report = 0.0
         # route
         self.merge: EventTimeMerge | None = None
+        self.unacked: deque[_Pending] = deque()  # ingest records in offset order
         self.router: Router | None = None
         self.router_state: ChangedKeys | None = None
         self.last_tick = 0.0
@@ -126,9 +135,9 @@ class LiveRuntime:
         self.inputs = app.topic(*self.input_names, **RAW)
         self.ingest_topic = app.topic(self.ingest_name, partitions=1, **RAW)
         self.routed_topic = app.topic(self.routed_name, partitions=self.partitions, **RAW)
-        raw = faust.Schema(**RAW)
-        self.router_table = app.Table("router", partitions=1, schema=raw)
-        self.engine_table = app.Table("engine", partitions=self.partitions, schema=raw)
+        # bytes → bytes: Faust then writes and restores the changelog raw (our codec is the format)
+        self.router_table = app.Table("router", partitions=1, key_type=bytes, value_type=bytes)
+        self.engine_table = app.Table("engine", partitions=self.partitions, key_type=bytes, value_type=bytes)
         app.agent(self.inputs, name="ingest", concurrency=1)(self._ingest_agent)
         app.agent(self.ingest_topic, name="route", concurrency=1)(self._route_agent)
         app.agent(self.routed_topic, name="decide", concurrency=1)(self._decide_agent)
@@ -207,8 +216,10 @@ class LiveRuntime:
 
     def _router(self) -> tuple[EventTimeMerge, Router, ChangedKeys]:
         if self.merge is None or self.router is None or self.router_state is None:
-            state = ChangedKeys({k.decode(): orjson.loads(v) for k, v in self.router_table.data.items() if v})
+            values, next_batch, parts = durable.restore(self.router_table.data, ROUTER_PREFIX)
+            state = ChangedKeys({k: orjson.loads(v) for k, v in durable.strip(values, ROUTER_PREFIX)})
             state.take_changed()
+            self.router_log = durable.BatchLog(self.router_table, 0, ROUTER_PREFIX, next_batch, parts)
             self.router_state = state
             self.router = Router(state, self.rules.fit.negatives.personal_email.normalised)
             self.merge = EventTimeMerge(self.sources)
@@ -226,13 +237,12 @@ class LiveRuntime:
         merge, router, state = self._router()
         done: list[Any] = []
         for event in events:
+            self.next_offset[event.message.tp] = event.message.offset + 1
             batch = IngestBatch.loads(event.message.value)
             for source, (newest, idle) in batch.progress.items():
                 merge.report(source, newest, idle)
-            if not batch.events:
-                done.append(event)
-                continue
             pending = _Pending(event, len(batch.events))
+            self.unacked.append(pending)
             for item in batch.events:
                 merge.add(item, pending)
         out: dict[int, RoutedBatch] = {}
@@ -251,8 +261,6 @@ class LiveRuntime:
                     routed.items
                 )
             pending.remaining -= 1
-            if pending.remaining == 0:
-                done.append(pending.event)
             last_at = item[0]
             self.released += 1
             if self.released % FORGET_EVERY == 0:
@@ -268,10 +276,17 @@ class LiveRuntime:
         for p, batch_p in out.items():
             self.producer.produce(self.routed_name, value=batch_p.dumps(), partition=p)
             self.producer.poll(0)
-        for key in state.take_changed():
-            value = dict.get(state, key)
-            self._table_write(self.router_table, 0, (key.encode(), orjson.dumps(value) if value is not None else None))
+        # Routed records first, state after: state never runs ahead of what reached Kafka, so a
+        # restart routes again from older state, which routes the same events the same way.
         self.writer.flush()
+        changed = [(k, dict.get(state, k)) for k in state.take_changed()]
+        self.router_log.write(
+            (ROUTER_PREFIX + k.encode(), orjson.dumps(v) if v is not None else None) for k, v in changed
+        )
+        # Acked strictly in offset order: Faust would otherwise commit past a record whose
+        # events still wait in the merge, and a restart would lose them.
+        while self.unacked and self.unacked[0].remaining == 0:
+            done.append(self.unacked.popleft().event)
         return done
 
     # --- decide: the engine, one per partition ---------------------------------------------------
@@ -280,38 +295,40 @@ class LiveRuntime:
         acks = stream.noack()
         async for events in acks.take_events(100, within=0.02):
             async with self.lock:
+                touched = {}
                 for event in events:
-                    self._decide(event.message.partition, event.message.value)
+                    self.next_offset[event.message.tp] = event.message.offset + 1
+                    pe = self._decide(event.message.partition, event.message.value)
+                    touched[pe.partition] = pe
+                # Decisions first, state after: a crash in between redelivers the batch to the
+                # old state, which repeats the same decisions (same ids) instead of losing them.
                 self.writer.flush()
+                for pe in touched.values():
+                    pe.persist()
             await self.app.producer.flush()
             for event in events:
                 await acks.ack(event)
 
-    def _decide(self, partition: int, raw: bytes) -> None:
+    def _decide(self, partition: int, raw: bytes) -> PartitionEngine:
         pe = self.engines.get(partition)
         if pe is None:
-            pe = self.engines[partition] = PartitionEngine.restore(partition, self.rules, self.engine_table.data)
+            pe = self.engines[partition] = PartitionEngine.restore(partition, self.rules, self.engine_table)
         batch = RoutedBatch.loads(raw)
         outputs = pe.apply(batch)
         self.stats.decided += len(batch.events)
         for record in outputs:
             self.writer.write(record)
             self.stats.count(record)
-        for write in pe.writes():
-            self._table_write(self.engine_table, partition, write)
+        return pe
 
     # --- plumbing ------------------------------------------------------------------------------------
 
-    def _table_write(self, table: Any, partition: int, write: Write) -> None:
-        key, value = write
-        if value is None:
-            table.data.pop(key, None)
-        else:
-            table.data[key] = value
-        table.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
-
     def _assigned(self, topics: Any) -> list[Any]:
-        return [tp for tp in self.app.consumer.assignment() if tp.topic in topics]
+        try:
+            assignment = self.app.consumer.assignment()
+        except faust.exceptions.ConsumerNotStarted:
+            return []  # starting or stopped
+        return [tp for tp in assignment if tp.topic in topics]
 
     async def _on_revoked(self, sender: Any, revoked: Any, **_: Any) -> None:
         """Forget what another worker now owns; it rebuilds it from the changelogs."""
@@ -320,22 +337,35 @@ class LiveRuntime:
                 self.engines.pop(tp.partition, None)
             elif tp.topic == self.ingest_name:
                 self.merge = self.router = self.router_state = None
+                self.unacked.clear()
             else:
                 self.next_offset.pop(tp, None)
                 self.start_offset.pop(tp, None)
                 self.newest.pop(tp, None)
 
-    async def _log_stats(self) -> None:
+    def _lag(self, topics: Any) -> int:
         lag = 0
-        for tp in self._assigned(self.input_names):
+        for tp in self._assigned(topics):
             high = self.app.consumer.highwater(tp)
             if high is not None and tp in self.next_offset:
                 lag += max(0, high - self.next_offset[tp])
-        log.info(
-            "%s",
-            orjson.dumps(
-                self.stats.line(
-                    lag=lag, partitions=sorted(self.engines), waiting=self.merge.pending if self.merge else 0
-                )
-            ).decode(),
+        return lag
+
+    async def _log_stats(self) -> None:
+        self._stats_line()
+
+    def stopped(self) -> None:
+        """The last stats line and a clear end mark, once Faust has stopped the agents."""
+        self.producer.flush(10)
+        self._stats_line()
+        log.info('{"event": "worker stopped"}')
+
+    def _stats_line(self) -> None:
+        """One JSON line: throughput, input lag, internal backlog (records), MQLs, breaches."""
+        line = self.stats.line(
+            lag=self._lag(self.input_names),
+            backlog=self._lag((self.ingest_name, self.routed_name)),
+            waiting=self.merge.pending if self.merge else 0,
+            partitions=sorted(self.engines),
         )
+        log.info("%s", orjson.dumps(line).decode())

@@ -12,7 +12,7 @@ accounts this partition owns, ``s`` chunks of remembered event ids (dedupe), ``m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +23,11 @@ from processors.engine import Engine, Output, Store
 from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_NAME
+from streams.live import durable
 from streams.live.envelope import RoutedBatch
 from streams.live.tracking import ChangedKeys, TouchedKeys
 
-Write = tuple[bytes, bytes | None]  # table key, value (None deletes)
+Write = durable.Write
 SEEN_CHUNK = 1_000  # ids per dedupe chunk; the open chunk is rewritten until full
 
 _OBJECTS = {
@@ -54,6 +55,7 @@ def _new_store() -> Store:
 class PartitionEngine:
     partition: int
     engine: Engine
+    log: durable.BatchLog
     owned: set[str] = field(default_factory=set)
     _seen_chunks: dict[int, int] = field(default_factory=dict)  # chunk seq -> newest event time
     _next_chunk: int = 0
@@ -64,17 +66,16 @@ class PartitionEngine:
     # --- build ------------------------------------------------------------------------------------
 
     @classmethod
-    def restore(cls, partition: int, rules: Rules, table: Mapping[bytes, bytes]) -> PartitionEngine:
-        """The partition as its changelog left it (empty when it has never been written)."""
+    def restore(cls, partition: int, rules: Rules, table: Any) -> PartitionEngine:
+        """The partition as its changelog left it after its last complete batch (empty if new)."""
         store = _new_store()
         prefix = f"{partition}|".encode()
+        values, next_batch, parts = durable.restore(table.data, prefix)
         chunks: list[tuple[int, bytes]] = []
         owned: set[str] = set()
         meta: dict[str, Any] = {}
-        for raw_key, value in table.items():
-            if not raw_key.startswith(prefix) or value is None:
-                continue
-            kind, _, ident = raw_key[len(prefix) :].decode().partition("|")
+        for rest, value in durable.strip(values, prefix):
+            kind, _, ident = rest.partition("|")
             if kind in _OBJECTS:
                 attr, _, load = _OBJECTS[kind]
                 dict.__setitem__(getattr(store, attr), ident, load(value))
@@ -86,7 +87,7 @@ class PartitionEngine:
                 owned.add(ident)
             elif kind == "m":
                 meta = orjson.loads(value)
-        pe = cls(partition, Engine(rules, store), owned)
+        pe = cls(partition, Engine(rules, store), durable.BatchLog(table, partition, prefix, next_batch, parts), owned)
         for seq, value in sorted(chunks):
             entries = [(event_id, at) for event_id, at in orjson.loads(value)]
             for event_id, at in entries:
@@ -123,8 +124,12 @@ class PartitionEngine:
         out.extend(engine.drain_changes())
         return out
 
+    def persist(self) -> None:
+        """Write what the last batch changed, atomically (see ``streams.live.durable``)."""
+        self.log.write(self.writes())
+
     def writes(self) -> list[Write]:
-        """Changed state since the last call, as table writes (the changelog of this batch)."""
+        """Changed state since the last call, as table writes."""
         store = self.engine.store
         p = self.partition
         out: list[Write] = []

@@ -9,7 +9,12 @@ that form fill to its cluster, where the engine stitches them exactly as replay 
 Account profile changes go to every partition (every contact's fit needs them); the partition
 of the account's cluster owns its ``account.state``.
 
-Known limit: a cluster is decided at first sight. If a CRM contact was first seen under one
+Every mapping is decided at first sight and never changed. That is what makes a restart safe:
+after a crash the router may see events again that it had already routed, with newer state,
+and because no mapping ever changes they go to the partition they went to the first time,
+where the engine recognises their event ids. The price, and the known limits: a visitor who
+later fills a form with another email keeps its first cluster (its visits keep counting for
+the first contact), and a cluster is decided at first sight. If a CRM contact was first seen under one
 cluster (say an account id whose account was not yet upserted) and later turns out to belong
 to another, it stays where it is; its fit is still right (account profiles are everywhere) but
 its engagement counts toward that account's buying committee only in single-partition runs.
@@ -90,7 +95,7 @@ class Router:
         All of them, even those older than the window: the engine decides what still counts
         (and takes the first touch's utm_source from the oldest).
         """
-        self.state[f"v|{visitor}"] = cluster
+        self.state.setdefault(f"v|{visitor}", cluster)
         waiting = self.state.pop(f"w|{visitor}", None) or []
         return [*(tuple(w) for w in waiting), item]  # type: ignore[list-item]
 

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def live_settings(endpoints: stack.Endpoints, partitions: int = 4) -> Settings:
 class WorkerProcess:
     """``leadstream worker`` as an operator starts it, with its output in a log file."""
 
-    def __init__(self, settings: Settings, log_dir: Path, name: str = "worker") -> None:
+    def __init__(self, settings: Settings, log_dir: Path, name: str = "worker", lateness_ms: int | None = None) -> None:
         self.env = {
             **os.environ,
             "LEADSTREAM_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
@@ -58,6 +59,8 @@ class WorkerProcess:
             "LEADSTREAM_STATS_EVERY_S": "1",
             **{f"LEADSTREAM_TOPICS__{s.name.upper()}": settings.topic(s.name) for s in STREAMS},
         }
+        if lateness_ms is not None:
+            self.env["LEADSTREAM_LATENESS_MS"] = str(lateness_ms)
         self.log_dir = log_dir
         self.name = name
         self.runs = 0
@@ -90,6 +93,23 @@ class WorkerProcess:
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*.log")))
 
+    def stats(self) -> dict:
+        """The last stats line of the current run ({} before the first)."""
+        path = self.log_dir / f"{self.name}-{self.runs}.log"
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if '{"event":"stats"' in ln]
+        return orjson.loads(lines[-1][lines[-1].index("{") :]) if lines else {}
+
+    def wait_for(self, ready: Callable[[dict], bool], timeout: float = 120) -> dict:
+        """Poll the stats line until ``ready`` says yes (the worker is up and doing what we want)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, self.log()[-3000:]
+            stats = self.stats()
+            if stats and ready(stats):
+                return stats
+            time.sleep(0.2)
+        raise AssertionError(f"worker never got there; last stats {self.stats()}\n{self.log()[-3000:]}")
+
 
 def produce_history(settings: Settings, path: Path, start: int = 0, stop: int | None = None) -> int:
     """Lines ``[start, stop)`` of a JSONL history into the input topics, as JSON, keyed as SPEC §2 says."""
@@ -118,7 +138,7 @@ def canonical(record: object) -> bytes:
     return orjson.dumps(record.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)  # type: ignore[attr-defined]
 
 
-def replay_decisions(path: Path, until: datetime) -> Decisions:
+def replay_decisions(path: Path, until: datetime | None) -> Decisions:
     out = io.BytesIO()
     replay(path, out, load_rules(), until=until)
     found: Decisions = defaultdict(set)

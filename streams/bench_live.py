@@ -1,0 +1,749 @@
+"""`leadstream bench live`: the real worker against a real cluster, measured from the outside.
+
+The worker runs as the subprocess an operator would start (``leadstream worker`` with its own
+topics and app version), so the figures cover whatever runtime that command is, with no
+knowledge of its internals beyond its consumer group (``leadstream-engine-v<app version>``).
+A seeded workload is produced as Avro with ``occurred_at`` stamped at the moment of production,
+first at a fixed rate (latency: the MQL's Kafka timestamp minus the produce time of the event
+that decided it), then as fast as the producer can (throughput: events / (drained − first
+produce), "drained" read from the group's committed offsets). A bare consumer + Avro decode over
+the same input topics gives the raw baseline of the same run. Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import orjson
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from pydantic import SecretStr
+
+from leadstream.settings import Settings
+from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
+from schemas.serde import AvroSerde, subject_for
+from streams.kafka_io import avro_serde, producer, registry
+from streams.topics import ensure_topics
+from streams.workload import WorkloadConfig, generate
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+POLL_S = 0.2  # how often committed offsets and high watermarks are read while waiting
+# The worker may write records to its own internal topics while idle (heartbeats, clock ticks),
+# so "drained" means: everything that existed GRACE_S ago is committed now.
+GRACE_S = 1.0
+MIN_LATENCY_SAMPLES = 100  # below this a p99 is one or two samples: say so instead of printing it
+Stream = Iterator[tuple[str, dict[str, Any]]]
+
+
+# --- run identity and settings -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveBenchConfig:
+    """What to run; defaults are the issue's figures (5,000 events/s for 30 s, then 200,000 flat out)."""
+
+    rate: float = 5_000.0
+    seconds: float = 30.0
+    full_events: int = 200_000
+    warmup_events: int = 100
+    seed: int = 7
+    partitions: int = 4
+    workdir: Path = Path(".run/bench-live")
+    timeout_s: float = 600.0  # per wait for the worker to drain
+    startup_timeout_s: float = 180.0  # the worker's first drain includes its start-up
+    cleanup: bool = True  # delete the run's topics, groups and subjects afterwards
+
+    @property
+    def rate_events(self) -> int:
+        return int(self.rate * self.seconds)
+
+    @property
+    def total_events(self) -> int:
+        return self.warmup_events + self.rate_events + self.full_events
+
+
+def run_id() -> str:
+    """``bench-<uuid8>``: the topic prefix and app version of one run, so nothing is shared."""
+    return f"bench-{uuid.uuid4().hex[:8]}"
+
+
+def run_settings(base: Settings, rid: str, partitions: int) -> Settings:
+    """The cluster of ``base`` with fresh topics (``<rid>.<default>``) and app version ``rid``; topics created."""
+    settings = base.model_copy(
+        update={
+            "topics": {s.name: f"{rid}.{s.default_topic}" for s in STREAMS},
+            "partitions": max(partitions, 1),
+            "app_version": rid,
+        }
+    )
+    ensure_topics(settings)
+    return settings
+
+
+def group_id(settings: Settings) -> str:
+    """The worker's consumer group, the one thing the bench assumes about it."""
+    return f"leadstream-engine-v{settings.app_version}"
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    """The environment that points ``leadstream worker`` at this run's cluster, topics and app version."""
+    env = dict(os.environ)
+    values: dict[str, Any] = {
+        "BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "REGISTRY_URL": settings.registry_url,
+        "SECURITY_PROTOCOL": settings.security_protocol,
+        "SASL_MECHANISM": settings.sasl_mechanism,
+        "SASL_USERNAME": settings.sasl_username,
+        "SASL_PASSWORD": _secret(settings.sasl_password),
+        "SSL_CA_LOCATION": settings.ssl_ca_location,
+        "REGISTRY_BASIC_AUTH": _secret(settings.registry_basic_auth),
+        "APP_VERSION": settings.app_version,
+        "PARTITIONS": str(settings.partitions),
+        "DATA_DIR": str(data_dir),
+    }
+    values.update({f"TOPICS__{s.name}": settings.topic(s.name) for s in STREAMS})
+    env.update({f"LEADSTREAM_{k}": str(v) for k, v in values.items() if v is not None})
+    return env
+
+
+# --- the worker subprocess ---------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """``leadstream worker`` as an operator starts it; output to a log file, SIGTERM to stop."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        exe = Path(sys.executable).with_name("leadstream")
+        with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([str(exe), "worker"], env=self.env, stdout=log, stderr=log)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def check_alive(self) -> None:
+        """A worker that died makes every later figure meaningless: stop with its log's tail."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the worker exited with {self.proc.returncode}; log tail:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def peak_rss_mib(self) -> float | None:
+        """Peak RSS (VmHWM) of the worker and its descendants, from /proc while they still run."""
+        return peak_rss_mib(self.pid) if self.proc is not None and self.proc.poll() is None else None
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM (graceful: final commit), SIGKILL when it has not exited within ``timeout``."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+
+def _proc_status_kib(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                kids = [int(x) for x in children.read_text().split()]
+                found += kids
+                todo += kids
+    return found
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """Sum of VmHWM over ``pid`` and its children (Linux /proc); None where /proc has no answer."""
+    kib = sum(_proc_status_kib(p, "VmHWM") for p in [pid, *_descendants(pid)])
+    return kib / 1024 if kib else None
+
+
+# --- producing the workload ----------------------------------------------------------------------
+
+
+def workload(cfg: LiveBenchConfig) -> Stream:
+    """One seeded workload for all phases, so ids stay unique and state carries across phases.
+
+    The generator's size is approximate: ask for a little more so every phase gets its count.
+    """
+    n = cfg.total_events + cfg.total_events // 100 + 10
+    return generate(WorkloadConfig(seed=cfg.seed, events=n, accounts=max(20, n // 70), contacts=max(200, n // 7)))
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def to_ms(at: datetime) -> int:
+    """Exact epoch milliseconds (float ``timestamp()`` can land one ms low)."""
+    return (at - EPOCH) // ONE_MS
+
+
+@dataclass
+class PhaseProduce:
+    events: int = 0
+    first_ms: int = 0
+    last_ms: int = 0
+    first_mono: float = 0.0
+    flushed_mono: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Achieved produce rate: events over the span from the first to the last produce call."""
+        span = (self.last_ms - self.first_ms) / 1000
+        return self.events / span if span > 0 else float("nan")
+
+
+class StampedProducer:
+    """Contract records, Avro-encoded and keyed as SPEC §2 says, with ``occurred_at`` = now.
+
+    Remembers when every event was produced (the same ms as its ``occurred_at``), for the
+    latency of the decisions those events cause: a decision in one phase may cite profile events
+    of an earlier one, so the deciding event is found among all of them.
+    """
+
+    def __init__(self, settings: Settings, serde: AvroSerde) -> None:
+        self.settings = settings
+        self.serde = serde
+        self.producer: Producer = producer(settings, **{"linger.ms": 5})
+        self.topics = {s.name: settings.topic(s.name) for s in INPUTS}
+        self.produced_ms: dict[str, int] = {}
+
+    def send(self, stream: str, value: dict[str, Any]) -> int:
+        ms = now_ms()
+        spec = BY_NAME[stream]
+        record = spec.model.model_validate({**value, "occurred_at": EPOCH + ms * ONE_MS})
+        topic = self.topics[stream]
+        payload = self.serde.encode(topic, record)
+        key = record_key(spec, record)
+        while True:
+            try:
+                self.producer.produce(topic, value=payload, key=key.encode() if key else None)
+                break
+            except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+        self.producer.poll(0)
+        self.produced_ms[value["event_id"]] = ms
+        return ms
+
+    def flush(self, timeout: float = 120.0) -> None:
+        remaining = self.producer.flush(timeout)
+        if remaining:
+            raise RuntimeError(f"{remaining} records not acknowledged by Kafka within {timeout}s")
+
+
+def produce_phase(out: StampedProducer, events: Stream, count: int, rate: float | None) -> PhaseProduce:
+    """``count`` events at ``rate`` per second (None: as fast as possible), then flush.
+
+    The clock starts at the first event, once the generator has built its accounts and contacts.
+    """
+    phase = PhaseProduce()
+    for i in range(count):
+        item = next(events, None)
+        if item is None:
+            break
+        if i == 0:
+            phase.first_mono = time.monotonic()
+        elif rate:
+            ahead = phase.first_mono + i / rate - time.monotonic()
+            if ahead > 0.002:  # sleep in small bursts; per-event sleeps cost more than they pace
+                time.sleep(ahead)
+        ms = out.send(*item)
+        if i == 0:
+            phase.first_ms = ms
+        phase.last_ms = ms
+        phase.events += 1
+    out.flush()
+    phase.flushed_mono = time.monotonic()
+    return phase
+
+
+# --- consumer-group lag --------------------------------------------------------------------------
+
+TP = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: float  # monotonic
+    committed: dict[TP, int]
+    highs: dict[TP, int]
+
+    def lag(self, topics: set[str] | None = None) -> int:
+        return sum(
+            max(0, h - self.committed.get(tp, 0)) for tp, h in self.highs.items() if topics is None or tp[0] in topics
+        )
+
+
+class GroupLag:
+    """Committed offsets of a consumer group against high watermarks, for the inputs and for every
+    other topic the group has committed on (a worker's own internal topics).
+
+    Topics are fresh per run, so a partition without a committed offset counts from 0.
+    """
+
+    def __init__(self, settings: Settings, group: str, inputs: list[str]) -> None:
+        self.admin = AdminClient(settings.kafka_config())
+        self.group = group
+        self.inputs = inputs
+        self.partition_counts: dict[str, int] = {}
+
+    def committed(self) -> dict[TP, int]:
+        request = [ConsumerGroupTopicPartitions(self.group)]
+        try:
+            result = self.admin.list_consumer_group_offsets(request)[self.group].result(timeout=10)
+        except Exception:  # no such group yet: nothing committed
+            return {}
+        return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions or [] if tp.offset >= 0}
+
+    def _partitions(self, topic: str) -> int:
+        if topic not in self.partition_counts:
+            meta = self.admin.list_topics(topic, timeout=10).topics.get(topic)
+            self.partition_counts[topic] = len(meta.partitions) if meta is not None and meta.partitions else 0
+        return self.partition_counts[topic]
+
+    def highs(self, topics: set[str]) -> dict[TP, int]:
+        request = {TopicPartition(t, p): OffsetSpec.latest() for t in topics for p in range(self._partitions(t))}
+        if not request:
+            return {}
+        futures = self.admin.list_offsets(request, request_timeout=10)
+        return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+
+    def snapshot(self) -> Snapshot:
+        committed = self.committed()
+        topics = set(self.inputs) | {t for t, _ in committed}
+        return Snapshot(time.monotonic(), committed, self.highs(topics))
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How one wait for the worker went: from the producer's flush to lag 0 (or the timeout)."""
+
+    inputs: frozenset[str]
+    first: Snapshot  # right after the producer flushed
+    last: Snapshot
+    finished_mono: float | None  # None: not drained within the timeout
+    inputs_done: Snapshot | None = None  # the first poll that saw the input topics committed to their ends
+
+    @property
+    def drained(self) -> bool:
+        return self.finished_mono is not None
+
+    @property
+    def input_lag(self) -> int:
+        return self.last.lag(self.inputs)
+
+    @property
+    def lag_after_produce(self) -> int:
+        """Input records not yet committed when production ended: the worker fell behind by this much."""
+        return self.first.lag(self.inputs)
+
+    @property
+    def catch_up_eps(self) -> float:
+        """Input records committed per second while working off that backlog."""
+        end = self.inputs_done or self.last
+        span = end.at - self.first.at
+        return (self._committed(end) - self._committed(self.first)) / span if span > 0 else 0.0
+
+    def _committed(self, snap: Snapshot) -> int:
+        return sum(snap.committed.get(tp, 0) for tp in snap.highs if tp[0] in self.inputs)
+
+
+def inputs_committed(now: Snapshot, inputs: frozenset[str]) -> bool:
+    return all(now.committed.get(tp, 0) >= h for tp, h in now.highs.items() if tp[0] in inputs)
+
+
+def drained(now: Snapshot, earlier: Snapshot, inputs: frozenset[str]) -> bool:
+    """Inputs committed to their ends, and everything that existed at ``earlier`` committed ``now``."""
+    return inputs_committed(now, inputs) and all(now.committed.get(tp, 0) >= h for tp, h in earlier.highs.items())
+
+
+def wait_drained(lag: GroupLag, timeout: float, alive: Callable[[], None], grace_s: float = GRACE_S) -> Drain:
+    """Poll until the group has consumed and committed everything; call after the producer flushed.
+
+    The finish time is the poll that saw it, so it is late by up to one poll plus the worker's
+    commit interval; ``grace_s`` covers records the worker writes to itself while idle.
+    """
+    inputs = frozenset(lag.inputs)
+    first = snap = lag.snapshot()
+    history: deque[Snapshot] = deque([first])
+    deadline = first.at + timeout
+    inputs_done = None
+    while True:
+        if inputs_done is None and inputs_committed(snap, inputs):
+            inputs_done = snap
+        ref = history[0]
+        if ref.at <= snap.at - grace_s and drained(snap, ref, inputs):
+            return Drain(inputs, first, snap, snap.at, inputs_done)
+        if time.monotonic() >= deadline:
+            return Drain(inputs, first, snap, None, inputs_done)
+        time.sleep(POLL_S)
+        alive()
+        snap = lag.snapshot()
+        history.append(snap)
+        while len(history) > 1 and history[1].at <= snap.at - grace_s:
+            history.popleft()
+
+
+# --- latency ---------------------------------------------------------------------------------------
+
+
+def plain_consumer(settings: Settings, name: str) -> Consumer:
+    """A consumer for ``assign()``: a throw-away group id that never commits, so no group is left behind."""
+    group = f"{name}-{uuid.uuid4().hex[:8]}"
+    return Consumer(settings.kafka_config(**{"group.id": group, "enable.auto.commit": False}))
+
+
+def read_topic(settings: Settings, topic: str) -> Iterator[Any]:
+    """Every record of ``topic`` from the beginning to its current end (assigned: no group, no commits)."""
+    c = plain_consumer(settings, "bench-reader")
+    try:
+        meta = c.list_topics(topic, timeout=10).topics[topic]
+        ends = {}
+        for p in meta.partitions:
+            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        while ends:
+            for msg in c.consume(1000, timeout=1.0):
+                if msg.error():
+                    if msg.error().code() != KafkaError._PARTITION_EOF:
+                        raise RuntimeError(f"reading {topic}: {msg.error()}")
+                    continue
+                yield msg
+                if msg.offset() + 1 >= ends.get(msg.partition(), 0):
+                    ends.pop(msg.partition(), None)
+    finally:
+        c.close()
+
+
+def deciding_event(mql: dict[str, Any], produced_ms: dict[str, int]) -> str | None:
+    """The event that made the decision: a reason whose ``at`` is the MQL's ``occurred_at``.
+
+    Fit reasons carry the decision time too but name older profile events, so of those the one
+    produced last wins; without any, the newest reason.
+    """
+    reasons = mql.get("reasons") or []
+    at = mql["occurred_at"]
+    same = [r["event_id"] for r in reasons if r["at"] == at and r["event_id"] in produced_ms]
+    if same:
+        return max(same, key=produced_ms.__getitem__)
+    if reasons:
+        return max(reasons, key=lambda r: r["at"])["event_id"]
+    return None
+
+
+@dataclass
+class Latency:
+    samples: list[int] = field(default_factory=list)  # ms
+    mqls: int = 0  # distinct MQLs on the topic (all phases)
+    elsewhere: int = 0  # MQLs decided by an event of another phase (or by none the bench produced)
+
+    def pct(self, q: float) -> float:
+        """Nearest-rank percentile (q in 0..100)."""
+        ordered = sorted(self.samples)
+        return float(ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1])
+
+
+def mql_latency(settings: Settings, serde: AvroSerde, produced_ms: dict[str, int], phase: PhaseProduce) -> Latency:
+    """Event → decision latency of every MQL decided by an event of ``phase`` (the fixed-rate one)."""
+    out = Latency()
+    seen: set[str] = set()
+    for msg in read_topic(settings, settings.topic("mql")):
+        mql = serde.decode(msg.value(), BY_NAME["mql"].avro_name)
+        if mql["mql_id"] in seen:  # at-least-once: a redelivered decision repeats its id
+            continue
+        seen.add(mql["mql_id"])
+        out.mqls += 1
+        event_id = deciding_event(mql, produced_ms)
+        at = produced_ms.get(event_id or "")
+        if at is None or not phase.first_ms <= at <= phase.last_ms:
+            out.elsewhere += 1
+            continue
+        out.samples.append(msg.timestamp()[1] - at)
+    return out
+
+
+# --- raw baseline ---------------------------------------------------------------------------------
+
+_HEADER = struct.Struct(">bI")
+
+
+def raw_baseline(settings: Settings, client: SchemaRegistryClient) -> tuple[int, float]:
+    """A bare consumer + schemaless Avro decode over the input topics: (events, events/s).
+
+    The floor any consumer of these topics pays before deciding anything: fetch, skip the
+    5-byte wire header, decode with the writer schema from the registry.
+    """
+    c = plain_consumer(settings, "bench-baseline")
+    writers: dict[int, Any] = {}
+    try:
+        ends: dict[TP, int] = {}
+        for spec in INPUTS:
+            topic = settings.topic(spec.name)
+            for p in c.list_topics(topic, timeout=10).topics[topic].partitions:
+                low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                if high > low:
+                    ends[(topic, p)] = high
+        c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
+        n, start = 0, 0.0
+        reader = fastavro.schemaless_reader
+        while ends:
+            for msg in c.consume(1000, timeout=1.0):
+                if msg.error():
+                    continue
+                if not n:  # timed from the first record: connecting and the first fetch are not decoding
+                    start = time.perf_counter()
+                data = msg.value()
+                _, schema_id = _HEADER.unpack_from(data)
+                writer = writers.get(schema_id)
+                if writer is None:
+                    schema = client.get_schema(schema_id)
+                    writer = writers[schema_id] = fastavro.parse_schema(orjson.loads(schema.schema_str))
+                reader(io.BytesIO(data[5:]), writer, None)
+                n += 1
+                tp = (msg.topic(), msg.partition())
+                if msg.offset() + 1 >= ends.get(tp, 0):
+                    ends.pop(tp, None)
+        return n, n / (time.perf_counter() - start)
+    finally:
+        c.close()
+
+
+# --- clean-up -----------------------------------------------------------------------------------
+
+
+def cleanup(settings: Settings, client: SchemaRegistryClient, groups: list[str]) -> None:
+    """Delete the run's topics (its own and the worker's ``<group>-*``), groups and subjects; best effort."""
+    admin = AdminClient(settings.kafka_config())
+    ours = {settings.topic(s.name) for s in STREAMS}
+    prefixes = tuple(f"{g}-" for g in groups)
+    topics = [t for t in admin.list_topics(timeout=10).topics if t in ours or t.startswith(prefixes)]
+    with contextlib.suppress(Exception):
+        for future in admin.delete_consumer_groups(groups, request_timeout=10).values():
+            with contextlib.suppress(Exception):
+                future.result(10)
+    if topics:
+        for future in admin.delete_topics(topics, operation_timeout=30).values():
+            with contextlib.suppress(Exception):
+                future.result(30)
+    with contextlib.suppress(Exception):
+        for subject in client.get_subjects():
+            if subject in {subject_for(t) for t in ours} or subject.startswith(prefixes):
+                with contextlib.suppress(Exception):
+                    client.delete_subject(subject)
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One production phase and the wait for the worker to drain it."""
+
+    produced: PhaseProduce
+    drain: Drain
+
+    @property
+    def drained(self) -> bool:
+        return self.drain.drained
+
+    def describe(self) -> str:
+        """Produce rate, then when lag reached 0 (or that it did not), and any backlog worked off."""
+        d, flushed = self.drain, self.produced.flushed_mono
+        line = f"produced {self.produced.events:,} at {self.produced.rate:,.0f} events/s; "
+        if d.drained:
+            line += f"lag 0 {d.finished_mono - flushed:.1f} s after the last event"  # type: ignore[operator]
+        else:
+            line += f"NOT drained within {d.last.at - d.first.at:.0f} s (input lag {d.input_lag:,})"
+        if d.inputs_done is not None and d.finished_mono != d.inputs_done.at:
+            line += f" (input topics committed after {d.inputs_done.at - flushed:.1f} s)"
+        if d.lag_after_produce > 0:
+            line += (
+                f"\n  input lag when production ended: {d.lag_after_produce:,}"
+                f" (worked off at {d.catch_up_eps:,.0f} events/s)"
+            )
+        return line
+
+
+@dataclass
+class LiveBench:
+    cfg: LiveBenchConfig
+    rid: str
+    bootstrap: str
+    log_path: Path
+    # warm-up, fixed, full; a phase after one that did not drain is left out
+    phases: dict[str, Phase] = field(default_factory=dict)
+    latency: Latency = field(default_factory=Latency)
+    baseline_events: int = 0
+    baseline_eps: float = 0.0
+    peak_rss_mib: float | None = None
+
+    @property
+    def drained(self) -> bool:
+        return len(self.phases) == 3 and all(p.drained for p in self.phases.values())
+
+    @property
+    def sustained_eps(self) -> float:
+        """Full-speed events / (lag 0 − first produce): the worker's rate when it never waits for input."""
+        full = self.phases.get("full")
+        if full is None or not full.drained or not full.produced.events:
+            return 0.0
+        return full.produced.events / (full.drain.finished_mono - full.produced.first_mono)  # type: ignore[operator]
+
+    def _latency_lines(self) -> list[str]:
+        lat = self.latency
+        n = len(lat.samples)
+        head = f"  event → decision latency (MQL timestamp − produce time of the deciding event), {n:,} samples"
+        if n == 0:
+            return [head + ": none (no MQL decided by a fixed-rate event; raise --seconds or --rate)"]
+        lines = [f"{head}: p50 {lat.pct(50):,.0f} ms, p99 {lat.pct(99):,.0f} ms, max {max(lat.samples):,.0f} ms"]
+        if n < MIN_LATENCY_SAMPLES:
+            lines.append(
+                f"  only {n} samples (< {MIN_LATENCY_SAMPLES}): the p99 means little; raise --seconds or --rate"
+            )
+        fixed = self.phases.get("fixed")
+        if fixed is not None and fixed.drain.lag_after_produce > self.cfg.rate:
+            lines.append("  the worker fell behind the fixed rate, so these latencies are mostly time spent queued")
+        return lines
+
+    def render(self) -> str:
+        c, ph = self.cfg, self.phases
+        skipped = "skipped: the phase before it did not drain"
+        ratio = self.sustained_eps / self.baseline_eps if self.baseline_eps else float("nan")
+        rss = f"{self.peak_rss_mib:,.0f} MiB" if self.peak_rss_mib is not None else "n/a (no /proc)"
+        lines = [
+            f"cluster {self.bootstrap}; topics {self.rid}.* ({c.partitions} partitions); app version {self.rid}",
+            f"worker log {self.log_path}",
+            f"warm-up (seed {c.seed}): {ph['warm-up'].describe()}",
+            f"fixed rate, asked {c.rate:,.0f} events/s for {c.seconds:g} s: "
+            + (ph["fixed"].describe() if "fixed" in ph else skipped),
+        ]
+        if "fixed" in ph:
+            lines += self._latency_lines()
+        lines += [
+            "full speed: " + (ph["full"].describe() if "full" in ph else skipped),
+            f"  sustained: {self.sustained_eps:,.0f} events/s (events / (lag 0 − first produce))",
+            f"raw baseline (bare consumer + fastavro decode, same input topics, {self.baseline_events:,} events):"
+            f" {self.baseline_eps:,.0f} events/s",
+            f"  ratio to baseline: {ratio:.3f}",
+            f"worker peak RSS: {rss}",
+            f"MQLs: {self.latency.mqls:,} in all phases ({self.latency.elsewhere:,} decided by events of other phases)",
+            f"lag 0 is read from the group's committed offsets every {POLL_S:g} s, so it lands up to ~1 s late",
+        ]
+        return "\n".join(lines)
+
+
+def run_phases(
+    out: StampedProducer, events: Stream, lag: GroupLag, worker: WorkerProcess, cfg: LiveBenchConfig, echo: Callable
+) -> dict[str, Phase]:
+    """Warm-up (the worker is up and deciding), fixed rate (latency), full speed (throughput).
+
+    A phase starts only when the one before drained: its figures would otherwise include that backlog.
+    """
+    plan = [
+        ("warm-up", cfg.warmup_events, 200.0, cfg.startup_timeout_s),
+        ("fixed", cfg.rate_events, cfg.rate, cfg.timeout_s),
+        ("full", cfg.full_events, None, cfg.timeout_s),
+    ]
+    phases: dict[str, Phase] = {}
+    for name, count, rate, timeout in plan:
+        echo(f"{name}: {count:,} events at {f'{rate:,.0f}/s' if rate else 'full speed'}")
+        produced = produce_phase(out, events, count, rate)
+        phases[name] = phase = Phase(produced, wait_drained(lag, timeout, worker.check_alive))
+        echo(f"{name}: {phase.describe()}")
+        if not phase.drained:
+            break
+    return phases
+
+
+def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None] = lambda _: None) -> LiveBench:
+    """Run the worker against ``base``'s cluster on fresh topics, measure, stop it, clean up."""
+    if not base.bootstrap_servers or not base.registry_url:
+        raise ValueError("bench live needs a Kafka cluster and a schema registry")
+    rid = run_id()
+    workdir = cfg.workdir / rid
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = run_settings(base, rid, cfg.partitions)
+    serde = avro_serde(settings)
+    assert serde is not None
+    client = registry(settings)
+    group = group_id(settings)
+    worker = WorkerProcess(worker_env(settings, workdir / "worker-data"), workdir / "worker.log")
+    result = LiveBench(cfg, rid, str(settings.bootstrap_servers), worker.log_path)
+    out = StampedProducer(settings, serde)
+    echo(f"run {rid}: starting `leadstream worker` (log {worker.log_path})")
+    try:
+        worker.start()
+        try:
+            lag = GroupLag(settings, group, [settings.topic(s.name) for s in INPUTS])
+            result.phases = run_phases(out, workload(cfg), lag, worker, cfg, echo)
+            result.peak_rss_mib = worker.peak_rss_mib()
+        finally:
+            worker.stop()
+        echo("worker stopped; reading MQLs and measuring the raw baseline")
+        fixed = result.phases.get("fixed")
+        if fixed is not None:
+            result.latency = mql_latency(settings, serde, out.produced_ms, fixed.produced)
+        result.baseline_events, result.baseline_eps = raw_baseline(settings, client)
+        return result
+    finally:
+        if cfg.cleanup:
+            cleanup(settings, client, [group])
+            shutil.rmtree(workdir / "worker-data", ignore_errors=True)
