@@ -10,18 +10,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 from rich.console import Console
 
 from leadstream.settings import Settings
-from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_NAME, STREAMS, Role
 from schemas.serde import ValueFormat, decode_value
 from sinks.base import Sink
 from streams.kafka_io import avro_serde, consumer, producer
-from streams.pipeline import Pipeline
+from streams.live.process import WorkerProcess, worker_env
 from streams.workload import WorkloadConfig, generate
 
 STARTUP_GRACE_S = 60.0
@@ -105,28 +105,35 @@ def _line(record: models.Record) -> str | None:
 
 def run_demo(
     settings: Settings,
-    rules: Rules,
+    rules_file: Path | None = None,
     events: int = 3000,
     seed: int = 11,
     idle_seconds: float = 4.0,
     console: Console | None = None,
     warehouse: Sink | None = None,
+    workdir: Path = Path(".run/demo"),
 ) -> Counter[str]:
-    """Produce, decide and print; decisions also go to ``warehouse`` when one is given."""
+    """Produce, start the real ``leadstream worker`` (its own app version), print its decisions
+    as they reach the output topics; they also go to ``warehouse`` when one is given."""
     console = console or Console()
     produced = produce_demo_events(settings, events, seed)
     console.print(f"produced {produced} demo records (incl. {len(BAD_RECORDS)} malformed) to the input topics")
-    pipeline = Pipeline(settings, rules, group_id=f"leadstream-demo-{int(time.time())}")
+    run = f"demo-{int(time.time())}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    worker_settings = settings.model_copy(update={"app_version": run})
+    env = worker_env(worker_settings, workdir / "faust", stats_every_s=5, rules_file=rules_file)
+    worker = WorkerProcess(env, workdir / f"{run}.log").start()
+    console.print(f"started leadstream worker (app version {run}, log {workdir / f'{run}.log'})")
     outputs = {settings.topic(s.name): s for s in STREAMS if s.role is not Role.input}
-    watcher = consumer(settings, f"leadstream-demo-watch-{int(time.time())}", outputs)
-    serde = pipeline.serde
+    watcher = consumer(settings, f"leadstream-demo-watch-{run}", outputs)
+    serde = avro_serde(settings)
+    assert serde is not None
     counts: Counter[str] = Counter()
-    # The idle clock starts once the pipeline has joined its group and consumed something.
+    # The idle clock starts once the worker has joined its group and decided something.
     last_activity = time.monotonic() + STARTUP_GRACE_S
     try:
         while time.monotonic() - last_activity < idle_seconds:
-            if pipeline.poll_once(timeout=0.2):
-                last_activity = time.monotonic()
+            worker.check_alive()
             batch: list[models.Record] = []
             for msg in watcher.consume(num_messages=500, timeout=0.2):
                 if msg.error():
@@ -143,7 +150,11 @@ def run_demo(
             if warehouse is not None and batch:
                 warehouse.write(batch)
     finally:
-        pipeline.close()
+        code = worker.stop()
         watcher.close()
+    stats = worker.stats()
+    console.print(
+        f"worker stopped (exit {code}): consumed {stats.get('consumed', 0)}, decided {stats.get('decided', 0)}"
+    )
     console.print("[bold]demo summary[/] " + ", ".join(f"{t}: {n}" for t, n in sorted(counts.items())))
     return counts

@@ -30,6 +30,7 @@ def demo(
     settings = resolve_settings()
     typer.echo(f"kafka {settings.bootstrap_servers}  registry {settings.registry_url}")
     ensure_topics(settings)
-    run_demo(settings, load_rules(rules), events=events, seed=seed, warehouse=warehouse)
+    load_rules(rules)  # a bad rules file fails here, before anything is produced
+    run_demo(settings, rules, events=events, seed=seed, warehouse=warehouse)
     typer.echo("closed-loop report of the demo (again any time: .venv/bin/leadstream report funnel)")
     render(funnel_report(warehouse._connect()))

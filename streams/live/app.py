@@ -216,10 +216,10 @@ class LiveRuntime:
 
     def _router(self) -> tuple[EventTimeMerge, Router, ChangedKeys]:
         if self.merge is None or self.router is None or self.router_state is None:
-            values, next_batch, parts = durable.restore(self.router_table.data, ROUTER_PREFIX)
-            state = ChangedKeys({k: orjson.loads(v) for k, v in durable.strip(values, ROUTER_PREFIX)})
+            restored = durable.restore(self.router_table.data, ROUTER_PREFIX)
+            state = ChangedKeys({k: orjson.loads(v) for k, v in durable.strip(restored.values, ROUTER_PREFIX)})
             state.take_changed()
-            self.router_log = durable.BatchLog(self.router_table, 0, ROUTER_PREFIX, next_batch, parts)
+            self.router_log = durable.BatchLog(self.router_table, 0, ROUTER_PREFIX, restored)
             self.router_state = state
             self.router = Router(state, self.rules.fit.negatives.personal_email.normalised)
             self.merge = EventTimeMerge(self.sources)
@@ -230,6 +230,10 @@ class LiveRuntime:
         async for events in acks.take_events(200, within=0.05):
             async with self.lock:
                 done = self._route(events)
+                log = self.router_log
+            # Faust commits acked offsets without flushing its producer: the router's state must
+            # be in its changelog before the ingest offset that produced it is committed.
+            await log.acknowledged()
             for event in done:
                 await acks.ack(event)
 
@@ -305,7 +309,8 @@ class LiveRuntime:
                 self.writer.flush()
                 for pe in touched.values():
                     pe.persist()
-            await self.app.producer.flush()
+            for pe in touched.values():
+                await pe.log.acknowledged()
             for event in events:
                 await acks.ack(event)
 

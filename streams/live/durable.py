@@ -4,16 +4,20 @@ A batch changes many keys (a contact, its visitor, indexes, dedupe ids, clocks).
 one changelog record per key, so a worker killed with -9 part-way through would leave a batch
 half-written: a contact updated but the event id that updated it not remembered, and the
 redelivered event counted twice. So each batch is first written as a write-ahead entry (one
-record, or a few numbered parts when large: only a complete entry counts), then key by key;
-the previous entry is deleted once a newer one is out (everything it covered was written
-before the newer entry, in the same partition). On restore the key-by-key values are read and
-the surviving complete entries replayed over them, which is idempotent: the state is exactly
-"after the last batch whose entry reached Kafka".
+record, or a few numbered parts when large: only a complete entry counts), then key by key,
+then every older entry is deleted. All of it goes to one changelog partition, in order, so a
+complete entry means every earlier batch's keys are out too. On restore the key-by-key values
+are read and the newest complete entry is replayed over them (idempotent): the state is exactly
+"after the last batch whose entry reached Kafka". The next batch writes that entry's keys again
+before it deletes the entry, since some of them may never have reached the changelog. Older
+entries that survived a crash are never replayed (that would put back values later batches
+changed) and are deleted by the next batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -23,30 +27,52 @@ _WAL = b"|~wal|"
 PART_BYTES = 400_000
 
 
+@dataclass
+class Restored:
+    """A partition as its changelog left it."""
+
+    values: dict[bytes, bytes] = field(default_factory=dict)  # every key, newest complete batch applied
+    next_seq: int = 0
+    stale: list[bytes] = field(default_factory=list)  # write-ahead keys still present
+    carry: list[Write] = field(default_factory=list)  # the replayed entry: written again by the next batch
+
+
 class BatchLog:
     """Writes batches for one table partition; keys must start with ``prefix``."""
 
-    def __init__(self, table: Any, partition: int, prefix: bytes, next_seq: int = 0, previous_parts: int = 0) -> None:
+    def __init__(self, table: Any, partition: int, prefix: bytes, restored: Restored | None = None) -> None:
+        restored = restored or Restored()
         self.table = table
         self.partition = partition
         self.prefix = prefix
-        self.next_seq = next_seq
-        self._previous_parts = previous_parts
+        self.next_seq = restored.next_seq
+        self._stale = list(restored.stale)  # entries to delete once the next one's keys are out
+        self._carry = list(restored.carry)
+        self._sent: list[Any] = []  # Faust's futures for what was sent and not yet acknowledged
 
     def write(self, writes: Iterable[Write]) -> None:
-        writes = list(writes)
+        writes = [*self._carry, *writes]  # a later write of the same key wins, on restore too
         if not writes:
             return
+        self._carry = []
         seq = self.next_seq
         self.next_seq += 1
         parts = _split([[k.decode(), v.decode() if v is not None else None] for k, v in writes])
-        for i, part in enumerate(parts):
-            self._send(self._wal_key(seq, i), orjson.dumps({"n": len(parts), "w": part}))
+        entry = [self._wal_key(seq, i) for i in range(len(parts))]
+        for key, part in zip(entry, parts, strict=True):
+            self._send(key, orjson.dumps({"n": len(parts), "w": part}))
         for key, value in writes:
             self._send(key, value)
-        for i in range(self._previous_parts):
-            self._send(self._wal_key(seq - 1, i), None)
-        self._previous_parts = len(parts)
+        for key in self._stale:
+            self._send(key, None)
+        self._stale = entry
+
+    async def acknowledged(self) -> None:
+        """Until Kafka has acknowledged every record written so far (Faust's own producer flush
+        gives up after 0.1 s without progress, which is not a guarantee)."""
+        sent, self._sent = self._sent, []
+        for future in sent:
+            await future
 
     def _wal_key(self, seq: int, part: int) -> bytes:
         return self.prefix + _WAL + f"{seq:012d}.{part:05d}".encode()
@@ -56,13 +82,14 @@ class BatchLog:
             self.table.data.pop(key, None)
         else:
             self.table.data[key] = value
-        self.table.send_changelog(self.partition, key, value, key_serializer="raw", value_serializer="raw")
+        self._sent.append(
+            self.table.send_changelog(self.partition, key, value, key_serializer="raw", value_serializer="raw")
+        )
 
 
-def restore(data: Mapping[bytes, bytes], prefix: bytes) -> tuple[dict[bytes, bytes], int, int]:
-    """The partition's keys as of its last complete batch, the next batch number, and how many
-    parts the surviving entry has (so the next batch can delete it)."""
-    values: dict[bytes, bytes] = {}
+def restore(data: Mapping[bytes, bytes], prefix: bytes) -> Restored:
+    """The partition's keys as of its last complete batch (see the module docstring)."""
+    restored = Restored()
     parts: dict[int, dict[int, Any]] = {}
     wal = prefix + _WAL
     for key, value in data.items():
@@ -71,18 +98,23 @@ def restore(data: Mapping[bytes, bytes], prefix: bytes) -> tuple[dict[bytes, byt
         if key.startswith(wal):
             seq, part = key[len(wal) :].split(b".")
             parts.setdefault(int(seq), {})[int(part)] = orjson.loads(value)
+            restored.stale.append(key)
         else:
-            values[key] = value
+            restored.values[key] = value
     complete = [seq for seq, p in sorted(parts.items()) if len(p) == next(iter(p.values()))["n"]]
-    for seq in complete:  # an incomplete entry never got as far as its key-by-key writes
-        for i in range(len(parts[seq])):
-            for k, v in parts[seq][i]["w"]:
-                if v is None:
-                    values.pop(k.encode(), None)
+    if complete:  # an incomplete entry never got as far as its key-by-key writes
+        newest = parts[complete[-1]]
+        for i in range(len(newest)):
+            for k, v in newest[i]["w"]:
+                key, value = k.encode(), v.encode() if v is not None else None
+                restored.carry.append((key, value))
+                if value is None:
+                    restored.values.pop(key, None)
                 else:
-                    values[k.encode()] = v.encode()
-    last = max(parts, default=-1)
-    return values, last + 1, len(parts.get(last, {}))
+                    restored.values[key] = value
+    restored.next_seq = max(parts, default=-1) + 1
+    restored.stale.sort()
+    return restored
 
 
 def _split(entries: list[list[Any]]) -> list[list[list[Any]]]:

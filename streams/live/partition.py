@@ -70,11 +70,11 @@ class PartitionEngine:
         """The partition as its changelog left it after its last complete batch (empty if new)."""
         store = _new_store()
         prefix = f"{partition}|".encode()
-        values, next_batch, parts = durable.restore(table.data, prefix)
+        restored = durable.restore(table.data, prefix)
         chunks: list[tuple[int, bytes]] = []
         owned: set[str] = set()
         meta: dict[str, Any] = {}
-        for rest, value in durable.strip(values, prefix):
+        for rest, value in durable.strip(restored.values, prefix):
             kind, _, ident = rest.partition("|")
             if kind in _OBJECTS:
                 attr, _, load = _OBJECTS[kind]
@@ -87,7 +87,7 @@ class PartitionEngine:
                 owned.add(ident)
             elif kind == "m":
                 meta = orjson.loads(value)
-        pe = cls(partition, Engine(rules, store), durable.BatchLog(table, partition, prefix, next_batch, parts), owned)
+        pe = cls(partition, Engine(rules, store), durable.BatchLog(table, partition, prefix, restored), owned)
         for seq, value in sorted(chunks):
             entries = [(event_id, at) for event_id, at in orjson.loads(value)]
             for event_id, at in entries:

@@ -8,7 +8,6 @@ import pytest
 from rich.console import Console
 
 from leadstream.settings import Settings
-from processors.rules import load_rules
 from streams.demo import BAD_RECORDS, run_demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -18,7 +17,7 @@ def test_demo_shows_mqls_sla_events_and_dead_letters(kafka_settings: Settings) -
     screen = io.StringIO()
     counts = run_demo(
         kafka_settings,
-        load_rules(),
+        None,
         events=1500,
         seed=3,
         idle_seconds=3,
@@ -29,3 +28,4 @@ def test_demo_shows_mqls_sla_events_and_dead_letters(kafka_settings: Settings) -
     assert counts[kafka_settings.topic("mql")] > 0 and "MQL" in text
     assert counts[kafka_settings.topic("sla")] > 0 and "SLA started" in text
     assert "DEAD-LETTER" in text and "occurred_at" in text
+    assert "worker stopped (exit 0)" in text, text[-2000:]
