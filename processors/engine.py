@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 
-from processors import decisions, fit, intent, sla, views
+from processors import decisions, intent, sla, views
 from processors.clock import DAY_MS, to_ms
 from processors.identity import Identity
 from processors.rules import Rules
@@ -209,8 +209,8 @@ class Engine:
         account = self.identity.account_of(contact)
         self.changed_contacts.add(contact.key)
         rules = self.rules
-        fit_score, fit_reasons = fit.score_fit(contact, account, rules)
-        # Intent is scored only when a decision reads it (most evaluations stop at a cheaper gate).
+        # Fit and intent are scored only when a decision reads them (most evaluations stop at a
+        # cheaper gate: a customer, a contact already qualified in this cycle).
         intent_score: float | None = None
         out: list[Output] = []
         if account is not None:
@@ -230,8 +230,6 @@ class Engine:
                 at,
                 trigger,
                 form_type,
-                fit_score,
-                fit_reasons,
                 intent_score,
             )
         )
@@ -294,13 +292,16 @@ class Engine:
         for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:
             del st.visitors[vid]
         window_ms = self._window_ms
+        window_horizon = now - window_ms
         forget = []
         for key, c in st.contacts.items():
             # Every window is pruned (that is part of the expiry), then the idle, CRM-less leads go.
-            intent.prune(c.window, now, window_ms)
+            window = c.window
+            if window and window[0][0] <= window_horizon:  # prune's own early exit, without the call
+                intent.prune(window, now, window_ms)
             if (
-                not c.window
-                and c.crm_id is None
+                c.crm_id is None
+                and not window
                 and c.stage == "lead"
                 and (c.sla is None or not c.sla.open)
                 and c.updated_ms < idle
