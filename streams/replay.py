@@ -5,8 +5,8 @@ same envelope. A bad line becomes a ``lead.deadletter`` record with its line num
 goes on; only a failure of the run itself (unreadable file, bad rules) is an error.
 
 Two passes keep memory small and the hot loop tight: the first indexes each line by event time
-(raw bytes only, which the garbage collector never has to walk), the second validates each event
-just before the engine sees it.
+(raw bytes only, which the garbage collector never has to walk), the second validates events a
+small batch ahead of the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -198,6 +198,22 @@ def envelope(topic: str, record: models.Record) -> bytes:
     return b'{"topic":' + orjson.dumps(topic) + b',"value":' + value + b"}\n"
 
 
+# Lines validated per batch: validating a few hundred events in a row, then deciding them in a row,
+# keeps each phase's code and data warm in the CPU caches (a few % on a replay), at no memory cost.
+VALIDATE_BATCH = 256
+
+
+def _validated(
+    index: list[tuple[int, int, bytes]], event_of: Callable[[int, bytes], models.InputEvent | models.DeadLetter]
+) -> Iterator[tuple[int, models.InputEvent | models.DeadLetter]]:
+    """(event time, event or dead letter) in index order; validation is pure, so doing it a batch
+    ahead of the engine changes nothing but speed."""
+    for start in range(0, len(index), VALIDATE_BATCH):
+        batch = index[start : start + VALIDATE_BATCH]
+        events = [event_of(n, line) for _, n, line in batch]
+        yield from zip([at for at, _, _ in batch], events, strict=True)
+
+
 def replay(
     source: Path,
     out: IO[bytes],
@@ -233,8 +249,8 @@ def replay(
     process = engine.process
     event_of = reader.event
     dead_letter_type = models.DeadLetter
-    for i, (at_ms, n, line) in enumerate(index):
-        event = event_of(n, line)
+    total = len(index)
+    for i, (at_ms, event) in enumerate(_validated(index, event_of)):
         if type(event) is dead_letter_type:
             emit([event])
             dead += 1
@@ -244,7 +260,7 @@ def replay(
         if records:
             emit(records)
         if progress is not None and i % 10_000 == 0:
-            progress(i, len(index))
+            progress(i, total)
     summary.accepted = accepted
     if until is not None:
         emit(engine.advance(to_ms(until)))
