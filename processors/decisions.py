@@ -169,7 +169,8 @@ def engage_account(
         member.at_ms, member.intent, member.event_id = at, round(intent_score, 3), trigger[3]
         member.department = department
     account.members[contact.key] = member
-    account.updated_ms = max(account.updated_ms, at)
+    if at > account.updated_ms:
+        account.updated_ms = at
     prune_members(engine, account, at)
     return _committee(engine, account, at)
 

@@ -76,13 +76,15 @@ class Engine:
         st = self.store
         at = to_ms(event.occurred_at) if at_ms is None else at_ms
         event_id = event.event_id
-        if event_id in st.seen or at < st.watermark_ms - self._horizon_ms:
+        seen = st.seen
+        watermark = st.watermark_ms
+        if event_id in seen or at < watermark - self._horizon_ms:
             # Older than the dedupe memory: it could be a repeat we no longer remember, and it
             # is outside every window, so it is dropped rather than risk counting it twice.
             return []
-        if at > st.watermark_ms:
+        if at > watermark:
             st.watermark_ms = at
-        st.seen[event_id] = at
+        seen[event_id] = at
         fired: list[Output] | None = None
         if at > st.clock_ms:
             timers = st.timers
@@ -125,7 +127,12 @@ class Engine:
         visitor = identity.visitor(e.visitor_id, at)
         if visitor.source is None and e.utm_source:
             visitor.source, visitor.campaign = e.utm_source, e.utm_campaign
-        contact = identity.contact_by_crm_id(e.contact_id, at) if e.contact_id else identity.contact_of_visitor(visitor)
+        if e.contact_id:
+            contact = identity.contact_by_crm_id(e.contact_id, at)
+        elif visitor.contact_key is None:
+            contact = None  # an anonymous visitor, the most common visit: no lookup to make
+        else:
+            contact = identity.contact_of_visitor(visitor)
         if contact is not None:
             identity.link_visitor(visitor, contact, at, self._window_ms)
         rules = self.rules

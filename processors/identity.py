@@ -70,7 +70,8 @@ class Identity:
             contact = self.store.contacts.get(key) or ContactState(key=key)
             self.store.contacts[key] = contact
             self._set_email(contact, email, event_id)
-        contact.updated_ms = max(contact.updated_ms, at)
+        if at > contact.updated_ms:
+            contact.updated_ms = at
         return contact
 
     def contact_by_crm_id(self, crm_id: str, at: int) -> ContactState:
