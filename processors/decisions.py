@@ -45,18 +45,17 @@ def qualify_contact(
     at: int,
     trigger: Signal | None,
     form_type: str | None,
-    fit_score: float,
-    fit_reasons: list[FitReason],
     intent_score: float | None,
 ) -> list[Record]:
     """Fit AND intent, or a fast-track form from a fit contact; once per lifecycle cycle.
 
-    ``intent_score`` is None when the caller has not needed it yet: it is scored only once the
-    cheaper gates pass.
+    Fit is scored here, after the stage gate, and ``intent_score`` is None when the caller has not
+    needed it yet: each is computed only once the cheaper gates before it pass.
     """
     rules = engine.rules
     if contact.stage not in rules.lifecycle.requalify_stages or contact.qualified_cycle == contact.cycle:
         return []
+    fit_score, fit_reasons = fit.score_fit(contact, account, rules)
     if fit_score < rules.min_fit_threshold:
         return []  # below every segment's fit threshold, whatever the segment
     employees = _employees(contact, account)
@@ -170,7 +169,8 @@ def engage_account(
         member.at_ms, member.intent, member.event_id = at, round(intent_score, 3), trigger[3]
         member.department = department
     account.members[contact.key] = member
-    account.updated_ms = max(account.updated_ms, at)
+    if at > account.updated_ms:
+        account.updated_ms = at
     prune_members(engine, account, at)
     return _committee(engine, account, at)
 

@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 
-from processors import decisions, fit, intent, sla, views
+from processors import decisions, intent, sla, views
 from processors.clock import DAY_MS, to_ms
 from processors.identity import Identity
 from processors.rules import Rules
@@ -76,13 +76,15 @@ class Engine:
         st = self.store
         at = to_ms(event.occurred_at) if at_ms is None else at_ms
         event_id = event.event_id
-        if event_id in st.seen or at < st.watermark_ms - self._horizon_ms:
+        seen = st.seen
+        watermark = st.watermark_ms
+        if event_id in seen or at < watermark - self._horizon_ms:
             # Older than the dedupe memory: it could be a repeat we no longer remember, and it
             # is outside every window, so it is dropped rather than risk counting it twice.
             return []
-        if at > st.watermark_ms:
+        if at > watermark:
             st.watermark_ms = at
-        st.seen[event_id] = at
+        seen[event_id] = at
         fired: list[Output] | None = None
         if at > st.clock_ms:
             timers = st.timers
@@ -125,7 +127,12 @@ class Engine:
         visitor = identity.visitor(e.visitor_id, at)
         if visitor.source is None and e.utm_source:
             visitor.source, visitor.campaign = e.utm_source, e.utm_campaign
-        contact = identity.contact_by_crm_id(e.contact_id, at) if e.contact_id else identity.contact_of_visitor(visitor)
+        if e.contact_id:
+            contact = identity.contact_by_crm_id(e.contact_id, at)
+        elif visitor.contact_key is None:
+            contact = None  # an anonymous visitor, the most common visit: no lookup to make
+        else:
+            contact = identity.contact_of_visitor(visitor)
         if contact is not None:
             identity.link_visitor(visitor, contact, at, self._window_ms)
         rules = self.rules
@@ -209,8 +216,8 @@ class Engine:
         account = self.identity.account_of(contact)
         self.changed_contacts.add(contact.key)
         rules = self.rules
-        fit_score, fit_reasons = fit.score_fit(contact, account, rules)
-        # Intent is scored only when a decision reads it (most evaluations stop at a cheaper gate).
+        # Fit and intent are scored only when a decision reads them (most evaluations stop at a
+        # cheaper gate: a customer, a contact already qualified in this cycle).
         intent_score: float | None = None
         out: list[Output] = []
         if account is not None:
@@ -230,8 +237,6 @@ class Engine:
                 at,
                 trigger,
                 form_type,
-                fit_score,
-                fit_reasons,
                 intent_score,
             )
         )
@@ -294,13 +299,16 @@ class Engine:
         for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:
             del st.visitors[vid]
         window_ms = self._window_ms
+        window_horizon = now - window_ms
         forget = []
         for key, c in st.contacts.items():
             # Every window is pruned (that is part of the expiry), then the idle, CRM-less leads go.
-            intent.prune(c.window, now, window_ms)
+            window = c.window
+            if window and window[0][0] <= window_horizon:  # prune's own early exit, without the call
+                intent.prune(window, now, window_ms)
             if (
-                not c.window
-                and c.crm_id is None
+                c.crm_id is None
+                and not window
                 and c.stage == "lead"
                 and (c.sla is None or not c.sla.open)
                 and c.updated_ms < idle

@@ -29,10 +29,12 @@ class Identity:
     # --- visitors -------------------------------------------------------------------------------
 
     def visitor(self, visitor_id: str, at: int) -> VisitorState:
-        v = self.store.visitors.get(visitor_id)
+        visitors = self.store.visitors
+        v = visitors.get(visitor_id)
         if v is None:
-            v = self.store.visitors[visitor_id] = VisitorState(visitor_id)
-        v.last_seen_ms = max(v.last_seen_ms, at)
+            v = visitors[visitor_id] = VisitorState(visitor_id)
+        if at > v.last_seen_ms:
+            v.last_seen_ms = at
         return v
 
     def contact_of_visitor(self, visitor: VisitorState) -> ContactState | None:
@@ -68,19 +70,24 @@ class Identity:
             contact = self.store.contacts.get(key) or ContactState(key=key)
             self.store.contacts[key] = contact
             self._set_email(contact, email, event_id)
-        contact.updated_ms = max(contact.updated_ms, at)
+        if at > contact.updated_ms:
+            contact.updated_ms = at
         return contact
 
     def contact_by_crm_id(self, crm_id: str, at: int) -> ContactState:
-        key = self.store.crm_ids.get(crm_id)
-        if key is not None and key not in self.store.contacts and key in self.store.aliases:
-            key = self.store.crm_ids[crm_id] = self.store.aliases[key]  # merged into another contact
-        contact = self.store.contacts.get(key) if key else None
+        store = self.store
+        contacts = store.contacts
+        key = store.crm_ids.get(crm_id)
+        contact = contacts.get(key) if key else None
+        if contact is None and key is not None and key not in contacts and key in store.aliases:
+            key = store.crm_ids[crm_id] = store.aliases[key]  # merged into another contact
+            contact = contacts.get(key) if key else None
         if contact is None:
-            contact = self.store.contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id)
-            self.store.contacts[contact.key] = contact
-            self.store.crm_ids[crm_id] = contact.key
-        contact.updated_ms = max(contact.updated_ms, at)
+            contact = contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id)
+            contacts[contact.key] = contact
+            store.crm_ids[crm_id] = contact.key
+        if at > contact.updated_ms:
+            contact.updated_ms = at
         return contact
 
     def contact_of_change(self, e: CrmChange, at: int) -> ContactState | None:

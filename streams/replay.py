@@ -5,8 +5,8 @@ same envelope. A bad line becomes a ``lead.deadletter`` record with its line num
 goes on; only a failure of the run itself (unreadable file, bad rules) is an error.
 
 Two passes keep memory small and the hot loop tight: the first indexes each line by event time
-(raw bytes only, which the garbage collector never has to walk), the second validates each event
-just before the engine sees it.
+(raw bytes only, which the garbage collector never has to walk), the second validates events a
+small batch ahead of the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +99,8 @@ class LineReader:
         self.inputs = inputs
         self.source_name = source_name
         self.lines = 0
+        # topic -> the model's validator, looked up once instead of per line (the hot path).
+        self._validators = {topic: spec.model.__pydantic_validator__.validate_python for topic, spec in inputs.items()}
 
     def _envelope(self, n: int, line: bytes) -> tuple[StreamSpec, dict[str, Any]] | models.DeadLetter:
         try:
@@ -162,11 +164,11 @@ class LineReader:
             envelope = None
         if type(envelope) is dict:
             topic = envelope.get("topic")
-            spec = self.inputs.get(topic) if type(topic) is str else None
+            validate_value = self._validators.get(topic) if type(topic) is str else None
             value = envelope.get("value")
-            if spec is not None and type(value) is dict:
+            if validate_value is not None and type(value) is dict:
                 try:
-                    return spec.model.__pydantic_validator__.validate_python(value)  # type: ignore[no-any-return]
+                    return validate_value(value)  # type: ignore[no-any-return]
                 except ValidationError:
                     pass
         return self._slow_event(n, line)
@@ -189,8 +191,29 @@ def topic_of(record: models.Record, topics: dict[str, str] | None = None) -> str
 
 
 def envelope(topic: str, record: models.Record) -> bytes:
-    value: dict[str, Any] = record.model_dump(mode="json")
-    return orjson.dumps({"topic": topic, "value": value}) + b"\n"
+    """``{"topic": …, "value": …}`` + newline, compact. The record is written by its own pydantic
+    JSON serializer (the bytes ``orjson.dumps(record.model_dump(mode="json"))`` gives, without the
+    intermediate dict)."""
+    value = record.__pydantic_serializer__.to_json(record)
+    return b'{"topic":' + orjson.dumps(topic) + b',"value":' + value + b"}\n"
+
+
+# Lines validated per batch: validating a few hundred events in a row, then deciding them in a row,
+# keeps each phase's code and data warm in the CPU caches (a few % on a replay), at no memory cost.
+VALIDATE_BATCH = 256
+# Output records written per batch, for the same reason.
+EMIT_BATCH = 256
+
+
+def _validated(
+    index: list[tuple[int, int, bytes]], event_of: Callable[[int, bytes], models.InputEvent | models.DeadLetter]
+) -> Iterator[tuple[int, models.InputEvent | models.DeadLetter]]:
+    """(event time, event or dead letter) in index order; validation is pure, so doing it a batch
+    ahead of the engine changes nothing but speed."""
+    for start in range(0, len(index), VALIDATE_BATCH):
+        batch = index[start : start + VALIDATE_BATCH]
+        events = [event_of(n, line) for _, n, line in batch]
+        yield from zip([at for at, _, _ in batch], events, strict=True)
 
 
 def replay(
@@ -211,31 +234,46 @@ def replay(
         index = reader.index(fh)
     summary.input_lines = reader.lines
 
-    def emit(records: list[models.Record]) -> None:
-        for record in records:
-            topic = topic_of(record, topics)
-            out.write(envelope(topic, record))
-            summary.outputs[topic] += 1
+    topic_by_type: dict[type[models.Record], str] = {}
+    counts = summary.outputs
+    pending: list[models.Record] = []
+
+    def flush() -> None:
+        """Write the pending outputs with one write: serializing them in a row keeps the serializer
+        warm. Records are immutable, so writing them a little later writes the same bytes."""
+        chunks = []
+        for record in pending:
+            kind = type(record)
+            topic = topic_by_type.get(kind)
+            if topic is None:
+                topic = topic_by_type[kind] = topic_of(record, topics)
+            chunks.append(envelope(topic, record))
+            counts[topic] += 1
+        out.write(b"".join(chunks))
+        pending.clear()
 
     dead = accepted = 0
     process = engine.process
     event_of = reader.event
     dead_letter_type = models.DeadLetter
-    for i, (at_ms, n, line) in enumerate(index):
-        event = event_of(n, line)
+    total = len(index)
+    for i, (at_ms, event) in enumerate(_validated(index, event_of)):
         if type(event) is dead_letter_type:
-            emit([event])
+            pending.append(event)
             dead += 1
             continue
         accepted += 1
         records = process(event, at_ms)  # type: ignore[arg-type]
         if records:
-            emit(records)
+            pending.extend(records)
+            if len(pending) >= EMIT_BATCH:
+                flush()
         if progress is not None and i % 10_000 == 0:
-            progress(i, len(index))
+            progress(i, total)
     summary.accepted = accepted
     if until is not None:
-        emit(engine.advance(to_ms(until)))
+        pending.extend(engine.advance(to_ms(until)))
+    flush()
     summary.dead_letters = dead
     summary.elapsed_s = time.perf_counter() - started
     return summary
