@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -48,15 +48,31 @@ class RecordWriter:
     producer: Producer
     serde: AvroSerde
 
+    failed: list[str] = field(default_factory=list)  # delivery errors since the last flush
+
     def write(self, record: models.Record) -> str:
         spec = BY_MODEL[type(record)]
         topic = self.settings.topic(spec.name)
         key = record_key(spec, record)
-        self.producer.produce(topic, value=self.serde.encode(topic, record), key=key.encode() if key else None)
-        self.producer.poll(0)
+        self.send(topic, self.serde.encode(topic, record), key.encode() if key else None)
         return topic
 
+    def send(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None) -> None:
+        """Any record, with its delivery checked at the next ``flush``."""
+        extra = {} if partition is None else {"partition": partition}
+        self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **extra)
+        self.producer.poll(0)
+
+    def _delivered(self, err: object, msg: object) -> None:
+        if err is not None:
+            self.failed.append(f"{msg.topic()}: {err}")  # type: ignore[attr-defined]
+
     def flush(self, timeout: float = 30.0) -> None:
+        """Until Kafka has acknowledged everything written; raises if anything was refused, so the
+        caller never acknowledges an input whose outputs are lost (at-least-once)."""
         remaining = self.producer.flush(timeout)
         if remaining:
             raise RuntimeError(f"{remaining} records not acknowledged by Kafka within {timeout}s")
+        if self.failed:
+            failed, self.failed = self.failed, []
+            raise RuntimeError(f"{len(failed)} records refused by Kafka, first: {failed[0]}")

@@ -10,9 +10,12 @@ identical outputs that consumers (and our sinks) drop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +88,25 @@ def _ssl_context(settings: Settings) -> Any:
     return ssl.create_default_context(cafile=settings.ssl_ca_location)
 
 
+def _fail_fast(stage: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A stage that fails (Kafka refused a record, a bug) leaves records unacknowledged and memory
+    ahead of Kafka; the only safe way on is a restart from the committed offsets and changelogs.
+    So the worker exits with status 70 for its supervisor to start it again, as after a kill -9."""
+
+    @functools.wraps(stage)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            await stage(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.critical("stage %s failed; exiting for a restart from committed offsets", stage.__name__, exc_info=True)
+            logging.shutdown()
+            os._exit(70)
+
+    return run
+
+
 @dataclass
 class _Pending:
     """An ingest record whose events wait in the merge; acked when the last one has gone."""
@@ -138,10 +160,10 @@ class LiveRuntime:
         # bytes → bytes: Faust then writes and restores the changelog raw (our codec is the format)
         self.router_table = app.Table("router", partitions=1, key_type=bytes, value_type=bytes)
         self.engine_table = app.Table("engine", partitions=self.partitions, key_type=bytes, value_type=bytes)
-        app.agent(self.inputs, name="ingest", concurrency=1)(self._ingest_agent)
-        app.agent(self.ingest_topic, name="route", concurrency=1)(self._route_agent)
-        app.agent(self.routed_topic, name="decide", concurrency=1)(self._decide_agent)
-        app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
+        app.agent(self.inputs, name="ingest", concurrency=1)(_fail_fast(self._ingest_agent))
+        app.agent(self.ingest_topic, name="route", concurrency=1)(_fail_fast(self._route_agent))
+        app.agent(self.routed_topic, name="decide", concurrency=1)(_fail_fast(self._decide_agent))
+        app.timer(HEARTBEAT_S, name="heartbeat")(_fail_fast(self._heartbeat))
         app.timer(s.stats_every_s, name="stats")(self._log_stats)
         app.on_partitions_revoked.connect(self._on_revoked)
 
@@ -157,7 +179,7 @@ class LiveRuntime:
                     if item is not None:
                         batch.events.append(item)
                 batch.progress = self._progress()
-                self.producer.produce(self.ingest_name, value=batch.dumps(), partition=0)
+                self.writer.send(self.ingest_name, batch.dumps(), partition=0)
                 self.writer.flush()
                 self.last_report = time.monotonic()
             for event in events:
@@ -208,8 +230,7 @@ class LiveRuntime:
             return
         async with self.lock:
             batch = IngestBatch(progress=self._progress())
-            self.producer.produce(self.ingest_name, value=batch.dumps(), partition=0)
-            self.producer.poll(0)
+            self.writer.send(self.ingest_name, batch.dumps(), partition=0)
             self.last_report = time.monotonic()
 
     # --- route: event-time merge → identity cluster → engine partition ------------------------------
@@ -278,8 +299,7 @@ class LiveRuntime:
             for p in range(self.partitions):
                 out.setdefault(p, RoutedBatch()).tick_ms = tick
         for p, batch_p in out.items():
-            self.producer.produce(self.routed_name, value=batch_p.dumps(), partition=p)
-            self.producer.poll(0)
+            self.writer.send(self.routed_name, batch_p.dumps(), partition=p)
         # Routed records first, state after: state never runs ahead of what reached Kafka, so a
         # restart routes again from older state, which routes the same events the same way.
         self.writer.flush()

@@ -1,0 +1,29 @@
+"""The record writer on the real broker: a record Kafka refuses is an error, never a silent loss."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from leadstream.settings import Settings
+from streams.kafka_io import RecordWriter, avro_serde, producer
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+def test_a_refused_record_makes_flush_raise(kafka_settings: Settings) -> None:
+    topic = f"small-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient(kafka_settings.kafka_config())
+    futures = admin.create_topics([NewTopic(topic, 1, 1, config={"max.message.bytes": "2000"})])
+    futures[topic].result(30)
+    writer = RecordWriter(kafka_settings, producer(kafka_settings), avro_serde(kafka_settings))  # type: ignore[arg-type]
+    writer.send(topic, b"fits")
+    writer.flush()  # accepted: no error
+    writer.send(topic, os.urandom(20_000))  # incompressible and over the topic's limit: the broker refuses it
+    with pytest.raises(RuntimeError, match="refused by Kafka"):
+        writer.flush()
+    writer.send(topic, b"fits again")
+    writer.flush()  # the error was reported once; the writer goes on
