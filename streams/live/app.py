@@ -35,7 +35,7 @@ from streams.live.envelope import IngestBatch, Item, RoutedBatch
 from streams.live.merge import EventTimeMerge
 from streams.live.partition import PartitionEngine
 from streams.live.routing import Router, partition_of
-from streams.live.stats import Stats
+from streams.live.stats import Stats, redact
 from streams.live.topics import ensure_internal_topics, partition_count
 from streams.live.tracking import ChangedKeys
 
@@ -196,7 +196,7 @@ class LiveRuntime:
         if isinstance(record, models.DeadLetter):
             self.writer.write(record)
             self.stats.dead_letters += 1
-            log.warning("dead-lettered %s %s: %s", message.topic, position, record.error[:200])
+            log.warning("dead-lettered %s %s: %s", message.topic, position, redact(record.error[:200]))
             return None
         at = to_ms(record.occurred_at)  # type: ignore[attr-defined]
         if at > self.newest.get(tp, -1):

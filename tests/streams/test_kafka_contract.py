@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -10,12 +12,11 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import Schema
 
 from leadstream.settings import Settings
-from processors.rules import load_rules
 from schemas import avro, models
 from schemas.catalog import BY_NAME
 from schemas.serde import ValueFormat, decode_value, subject_for
 from streams.kafka_io import avro_serde, consumer, registry
-from streams.pipeline import Pipeline
+from streams.live.process import WorkerProcess, worker_env
 from streams.topics import ensure_topics
 from tests.processors.builders import FIT, account, at, contact, form, visit
 
@@ -65,14 +66,15 @@ def test_avro_inputs_round_trip_through_broker_and_registry(kafka_settings: Sett
         assert subject in registry(kafka_settings).get_subjects()
 
 
-def _wait_pipeline(pipeline: Pipeline, records: int, timeout: float = 60) -> None:
+def _wait_worker(worker: WorkerProcess, records: int, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    while pipeline.stats.consumed < records and time.monotonic() < deadline:
-        pipeline.poll_once(timeout=0.5)
-    assert pipeline.stats.consumed >= records, f"consumed {pipeline.stats.consumed} of {records}"
+    while worker.stats().get("consumed", 0) < records and time.monotonic() < deadline:
+        worker.check_alive()
+        time.sleep(0.2)
+    assert worker.stats().get("consumed", 0) >= records, f"{worker.stats()}\n{worker.log_tail()}"
 
 
-def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settings: Settings) -> None:
+def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settings: Settings, tmp_path: Path) -> None:
     s = kafka_settings
     serde = avro_serde(s)
     # A producer on a newer FormFill schema with an enum symbol this engine does not know.
@@ -133,11 +135,15 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settin
         producer.produce(s.topic(stream), raw, key=b"k")
     assert producer.flush(30) == 0
 
-    pipeline = Pipeline(s, load_rules())
+    worker = WorkerProcess(
+        worker_env(s, tmp_path / "faust", stats_every_s=0.5, app_version=f"contract-{uuid.uuid4().hex[:8]}"),
+        tmp_path / "worker.log",
+    ).start()
     try:
-        _wait_pipeline(pipeline, len(good) + len(bad))
+        _wait_worker(worker, len(good) + len(bad))
+        mqls = [r for _, r in _drain(s, "mql", 1)]
     finally:
-        pipeline.close()
+        assert worker.stop() == 0, worker.log_tail()
 
     dead = [r for _, r in _drain(s, "deadletter", len(bad))]
     assert len(dead) == len(bad)
@@ -148,7 +154,6 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_flow_on(kafka_settin
         partition, offset = letter.position.split(":")
         assert partition.isdigit() and offset.isdigit(), name
         assert needle in letter.error, f"{name}: {letter.error}"
-    mqls = [r for _, r in _drain(s, "mql", 1)]
     assert [m.email for m in mqls] == ["dana@acme.io"], "valid records around the bad ones still decide"
 
 
