@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,11 +107,15 @@ def _fail_fast(stage: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable
 
 
 @dataclass
-class _Pending:
-    """An ingest record whose events wait in the merge; acked when the last one has gone."""
+class _Queued:
+    """An ingest record's events waiting in the merge. Faust's ``take_events`` acknowledges a
+    record (and so commits its offset) as soon as the agent has handled it, so what still waits
+    is kept in the router's own changelogged state (``q|<offset>``) until its last event is out."""
 
-    event: Any
+    key: str
+    items: list[Any]
     remaining: int
+    stored: bool = False
 
 
 @dataclass
@@ -146,7 +149,6 @@ class LiveRuntime:
         self.last_report = 0.0
         # route
         self.merge: EventTimeMerge | None = None
-        self.unacked: deque[_Pending] = deque()  # ingest records in offset order
         self.router: Router | None = None
         self.router_state: ChangedKeys | None = None
         self.last_tick = 0.0
@@ -170,8 +172,8 @@ class LiveRuntime:
     # --- ingest: input records → validated events + progress ---------------------------------------
 
     async def _ingest_agent(self, stream: Any) -> None:
-        acks = stream.noack()
-        async for events in acks.take_events(1000, within=0.05):
+        # ``take_events`` acknowledges the batch once this body has run: by then it is in Kafka.
+        async for events in stream.take_events(1000, within=0.05):
             async with self.lock:
                 batch = IngestBatch()
                 for event in events:
@@ -182,8 +184,6 @@ class LiveRuntime:
                 self.writer.send(self.ingest_name, batch.dumps(), partition=0)
                 self.writer.flush()
                 self.last_report = time.monotonic()
-            for event in events:
-                await acks.ack(event)
 
     def _accept(self, message: Any) -> Item | None:
         spec = self.input_names[message.topic]
@@ -244,35 +244,40 @@ class LiveRuntime:
             self.router_state = state
             self.router = Router(state, self.rules.fit.negatives.personal_email.normalised)
             self.merge = EventTimeMerge(self.sources)
+            for key in sorted(k for k in state if k.startswith("q|")):
+                items = [tuple(item) for item in state[key]]
+                queued = _Queued(key, [], len(items), stored=True)
+                for item in items:  # some may have gone out before the restart: the engine drops repeats
+                    self.merge.add(item, queued)  # type: ignore[arg-type]
         return self.merge, self.router, self.router_state
 
     async def _route_agent(self, stream: Any) -> None:
-        acks = stream.noack()
-        async for events in acks.take_events(200, within=0.05):
+        async for events in stream.take_events(200, within=0.05):
             async with self.lock:
-                done = self._route(events)
+                self._route(events)
                 log = self.router_log
-            # Faust commits acked offsets without flushing its producer: the router's state must
-            # be in its changelog before the ingest offset that produced it is committed.
+            # Faust commits the batch's offset when this body returns: the router's state (with
+            # the events still waiting) must be in its changelog by then.
             await log.acknowledged()
-            for event in done:
-                await acks.ack(event)
 
-    def _route(self, events: list[Any]) -> list[Any]:
+    def _route(self, events: list[Any]) -> None:
         merge, router, state = self._router()
-        done: list[Any] = []
+        arrived: list[_Queued] = []
         for event in events:
-            self.next_offset[event.message.tp] = event.message.offset + 1
-            batch = IngestBatch.loads(event.message.value)
+            message = event.message
+            self.next_offset[message.tp] = message.offset + 1
+            batch = IngestBatch.loads(message.value)
             for source, (newest, idle) in batch.progress.items():
                 merge.report(source, newest, idle)
-            pending = _Pending(event, len(batch.events))
-            self.unacked.append(pending)
-            for item in batch.events:
-                merge.add(item, pending)
+            key = f"q|{message.offset:012d}"
+            if batch.events and key not in state:  # in state: restored, its events already wait
+                queued = _Queued(key, batch.events, len(batch.events))
+                arrived.append(queued)
+                for item in batch.events:
+                    merge.add(item, queued)
         out: dict[int, RoutedBatch] = {}
         last_at = None
-        for item, pending in merge.release():
+        for item, queued in merge.release():
             routed = router.route(item)
             if routed.broadcast:
                 owner = partition_of(routed.cluster or "", self.partitions)
@@ -285,7 +290,9 @@ class LiveRuntime:
                 out.setdefault(partition_of(routed.cluster or "", self.partitions), RoutedBatch()).events.extend(
                     routed.items
                 )
-            pending.remaining -= 1
+            queued.remaining -= 1
+            if queued.remaining == 0 and queued.stored:
+                state.pop(queued.key, None)
             last_at = item[0]
             self.released += 1
             if self.released % FORGET_EVERY == 0:
@@ -303,21 +310,22 @@ class LiveRuntime:
         # Routed records first, state after: state never runs ahead of what reached Kafka, so a
         # restart routes again from older state, which routes the same events the same way.
         self.writer.flush()
+        for queued in arrived:
+            if queued.remaining:  # still waiting when Faust commits its record: kept in state
+                state[queued.key] = queued.items
+                queued.stored = True
+            queued.items = []
         changed = [(k, dict.get(state, k)) for k in state.take_changed()]
         self.router_log.write(
             (ROUTER_PREFIX + k.encode(), orjson.dumps(v) if v is not None else None) for k, v in changed
         )
-        # Acked strictly in offset order: Faust would otherwise commit past a record whose
-        # events still wait in the merge, and a restart would lose them.
-        while self.unacked and self.unacked[0].remaining == 0:
-            done.append(self.unacked.popleft().event)
-        return done
 
     # --- decide: the engine, one per partition ---------------------------------------------------
 
     async def _decide_agent(self, stream: Any) -> None:
-        acks = stream.noack()
-        async for events in acks.take_events(100, within=0.02):
+        # ``take_events`` acknowledges the batch once this body has run: outputs and state are
+        # in Kafka by then.
+        async for events in stream.take_events(100, within=0.02):
             async with self.lock:
                 touched = {}
                 for event in events:
@@ -331,8 +339,6 @@ class LiveRuntime:
                     pe.persist()
             for pe in touched.values():
                 await pe.log.acknowledged()
-            for event in events:
-                await acks.ack(event)
 
     def _decide(self, partition: int, raw: bytes) -> PartitionEngine:
         pe = self.engines.get(partition)
@@ -362,7 +368,6 @@ class LiveRuntime:
                 self.engines.pop(tp.partition, None)
             elif tp.topic == self.ingest_name:
                 self.merge = self.router = self.router_state = None
-                self.unacked.clear()
             else:
                 self.next_offset.pop(tp, None)
                 self.start_offset.pop(tp, None)
