@@ -9,8 +9,9 @@ pending SLA deadlines fire.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from processors import decisions, intent, sla, views
 from processors.clock import DAY_MS, to_ms
@@ -65,6 +66,7 @@ class Engine:
         # them into compacted state records once per batch, not once per event.
         self.changed_contacts: set[str] = set()
         self.changed_accounts: set[str] = set()
+        self._handlers: dict[type[InputEvent], Callable[[Any, int], list[Output]]] = {}
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -93,18 +95,21 @@ class Engine:
             st.clock_ms = at
             if at - st.last_sweep_ms >= SWEEP_EVERY_MS:
                 self._sweep(at)
-        if isinstance(event, WebVisit):
-            out = self._web_visit(event, at)
-        elif isinstance(event, FormFill):
-            out = self._form_fill(event, at)
-        elif isinstance(event, CrmChange):
-            out = self._crm_change(event, at)
-        else:
-            out = []
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            handler = self._handlers[type(event)] = self._handler_of(type(event))
+        out = handler(event, at)
         if fired:
             fired.extend(out)  # timers that came due before this event decide first
             return fired
         return out
+
+    def _handler_of(self, kind: type[InputEvent]) -> Callable[[Any, int], list[Output]]:
+        """The input method for an event class (looked up once per class, not per event)."""
+        for base, handler in ((WebVisit, self._web_visit), (FormFill, self._form_fill), (CrmChange, self._crm_change)):
+            if issubclass(kind, base):
+                return handler
+        return lambda _event, _at: []
 
     def advance(self, now_ms: int) -> list[Output]:
         """Move the clock to ``now_ms`` and fire every SLA timer due by then."""

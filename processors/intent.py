@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from math import exp
+from operator import itemgetter
 
 from processors.clock import DAY_MS
 from processors.rules import Rules
@@ -13,6 +14,7 @@ LN2 = 0.6931471805599453
 
 
 URL_MEMO_LIMIT = 100_000
+_at = itemgetter(0)  # a signal's time, the window's sort key
 
 
 def url_signal(url: str, rules: Rules) -> tuple[str, float] | None:
@@ -74,12 +76,10 @@ def prune(window: list[Signal], now_ms: int, window_ms: int) -> None:
     horizon = now_ms - window_ms
     if not window or window[0][0] > horizon:
         return  # the usual case: nothing left since the last call
-    drop = 0
-    for s in window:
-        if s[0] > horizon:
-            break
-        drop += 1
-    del window[:drop]
+    if window[-1][0] <= horizon:
+        window.clear()  # all of it left: a sweep after a quiet spell, or at the end of a replay
+    else:
+        del window[: bisect_right(window, horizon, key=_at)]
 
 
 def decay_factor(age_ms: int, rules: Rules) -> float:
