@@ -181,7 +181,8 @@ class LiveRuntime:
                     if item is not None:
                         batch.events.append(item)
                 batch.progress = self._progress()
-                self.writer.send(self.ingest_name, batch.dumps(), partition=0)
+                for record in batch.records():
+                    self.writer.send(self.ingest_name, record, partition=0)
                 self.writer.flush()
                 self.last_report = time.monotonic()
 
@@ -306,7 +307,8 @@ class LiveRuntime:
             for p in range(self.partitions):
                 out.setdefault(p, RoutedBatch()).tick_ms = tick
         for p, batch_p in out.items():
-            self.writer.send(self.routed_name, batch_p.dumps(), partition=p)
+            for record in batch_p.records():
+                self.writer.send(self.routed_name, record, partition=p)
         # Routed records first, state after: state never runs ahead of what reached Kafka, so a
         # restart routes again from older state, which routes the same events the same way.
         self.writer.flush()

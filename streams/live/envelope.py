@@ -6,6 +6,7 @@ batch on the internal hops instead of once per event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,21 @@ import orjson
 # An event travelling between stages: (event time ms, source "topic:partition", offset,
 # logical stream name, validated payload as JSON-ready dict).
 Item = tuple[int, str, int, str, dict[str, Any]]
+
+
+MAX_RECORD_BYTES = 500_000  # the broker refuses records over 1 MB; a backfill can batch thousands of events
+
+
+def _split(
+    events: list[Item], encode: Callable[[list[Item], bool], bytes], max_bytes: int, last: bool = True
+) -> list[bytes]:
+    """``events`` as records of at most ``max_bytes``, in order, halving until each fits;
+    ``encode(events, last)`` makes one record (``last``: the final one of the batch)."""
+    whole = encode(events, last)
+    if len(whole) <= max_bytes or len(events) <= 1:
+        return [whole]
+    half = len(events) // 2
+    return _split(events[:half], encode, max_bytes, False) + _split(events[half:], encode, max_bytes, last)
 
 
 @dataclass
@@ -26,6 +42,12 @@ class IngestBatch:
 
     def dumps(self) -> bytes:
         return orjson.dumps({"e": self.events, "p": self.progress})
+
+    def records(self, max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
+        """Kafka records under ``max_bytes``; the progress goes with the last (it is "after these")."""
+        return _split(
+            self.events, lambda events, last: IngestBatch(events, self.progress if last else {}).dumps(), max_bytes
+        )
 
     @classmethod
     def loads(cls, raw: bytes) -> IngestBatch:
@@ -50,6 +72,15 @@ class RoutedBatch:
 
     def dumps(self) -> bytes:
         return orjson.dumps({"e": self.events, "t": self.tick_ms, "o": self.owned})
+
+    def records(self, max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
+        """Kafka records under ``max_bytes``; the tick goes with the last, owned ids with their event."""
+
+        def encode(events: list[Item], last: bool) -> bytes:
+            ids = {e[4]["event_id"] for e in events}
+            return RoutedBatch(events, self.tick_ms if last else None, [o for o in self.owned if o in ids]).dumps()
+
+        return _split(self.events, encode, max_bytes)
 
     @classmethod
     def loads(cls, raw: bytes) -> RoutedBatch:

@@ -1,0 +1,33 @@
+"""Internal records stay under the broker's size limit however many events a backfill releases."""
+
+from __future__ import annotations
+
+from streams.live.envelope import IngestBatch, RoutedBatch
+
+
+def _event(i: int) -> tuple:
+    return (1_000 + i, "web.visits:0", i, "web_visits", {"event_id": f"e-{i}", "url": "https://x.io/" + "p" * 200})
+
+
+def test_a_large_batch_splits_into_records_under_the_limit_in_order() -> None:
+    batch = RoutedBatch([_event(i) for i in range(3_000)], tick_ms=42, owned=["e-5", "e-2999"])
+    records = batch.records(max_bytes=50_000)
+    parts = [RoutedBatch.loads(r) for r in records]
+    assert len(records) > 1 and all(len(r) <= 50_000 for r in records)
+    assert [e for p in parts for e in p.events] == batch.events
+    assert [p.tick_ms for p in parts] == [None] * (len(parts) - 1) + [42]  # the tick after every event
+    owned = {o: p for p in parts for o in p.owned}
+    assert set(owned) == {"e-5", "e-2999"}
+    assert all(any(e[4]["event_id"] == o for e in p.events) for o, p in owned.items())
+
+
+def test_a_small_batch_is_one_record() -> None:
+    batch = RoutedBatch([_event(1)], tick_ms=None)
+    assert batch.records() == [batch.dumps()]
+
+
+def test_a_large_ingest_batch_reports_its_progress_after_its_last_event() -> None:
+    batch = IngestBatch([_event(i) for i in range(3_000)], progress={"web.visits:0": (3_999, True)})
+    parts = [IngestBatch.loads(r) for r in batch.records(max_bytes=50_000)]
+    assert len(parts) > 1 and [e for p in parts for e in p.events] == batch.events
+    assert [p.progress for p in parts] == [{}] * (len(parts) - 1) + [batch.progress]
