@@ -57,8 +57,8 @@ class RecordWriter:
         self.send(topic, self.serde.encode(topic, record), key.encode() if key else None)
         return topic
 
-    def send(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None) -> None:
-        """Any record, with its delivery checked at the next ``flush``."""
+    def send(self, topic: str, value: bytes | None, key: bytes | None = None, partition: int | None = None) -> None:
+        """Any record (None: a tombstone), with its delivery checked at the next ``flush``."""
         extra = {} if partition is None else {"partition": partition}
         self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **extra)
         self.producer.poll(0)

@@ -16,9 +16,9 @@ changed) and are deleted by the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,10 +37,19 @@ class Restored:
     carry: list[Write] = field(default_factory=list)  # the replayed entry: written again by the next batch
 
 
-class BatchLog:
-    """Writes batches for one table partition; keys must start with ``prefix``."""
+class Changelog(Protocol):
+    """A table's in-memory data and a way to append to its changelog partition."""
 
-    def __init__(self, table: Any, partition: int, prefix: bytes, restored: Restored | None = None) -> None:
+    data: MutableMapping[bytes, bytes]
+
+    def send(self, partition: int, key: bytes, value: bytes | None) -> None: ...
+
+
+class BatchLog:
+    """Writes batches for one table partition; keys must start with ``prefix``. The caller makes
+    them durable (flushes its producer) before it commits the input that caused them."""
+
+    def __init__(self, table: Changelog, partition: int, prefix: bytes, restored: Restored | None = None) -> None:
         restored = restored or Restored()
         self.table = table
         self.partition = partition
@@ -48,7 +57,6 @@ class BatchLog:
         self.next_seq = restored.next_seq
         self._stale = list(restored.stale)  # entries to delete once the next one's keys are out
         self._carry = list(restored.carry)
-        self._sent: list[Any] = []  # Faust's futures for what was sent and not yet acknowledged
 
     def write(self, writes: Iterable[Write]) -> None:
         writes = [*self._carry, *writes]  # a later write of the same key wins, on restore too
@@ -67,13 +75,6 @@ class BatchLog:
             self._send(key, None)
         self._stale = entry
 
-    async def acknowledged(self) -> None:
-        """Until Kafka has acknowledged every record written so far (Faust's own producer flush
-        gives up after 0.1 s without progress, which is not a guarantee)."""
-        sent, self._sent = self._sent, []
-        for future in sent:
-            await future
-
     def _wal_key(self, seq: int, part: int) -> bytes:
         return self.prefix + _WAL + f"{seq:012d}.{part:05d}".encode()
 
@@ -82,9 +83,7 @@ class BatchLog:
             self.table.data.pop(key, None)
         else:
             self.table.data[key] = value
-        self._sent.append(
-            self.table.send_changelog(self.partition, key, value, key_serializer="raw", value_serializer="raw")
-        )
+        self.table.send(self.partition, key, value)
 
 
 def restore(data: Mapping[bytes, bytes], prefix: bytes) -> Restored:

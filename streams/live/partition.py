@@ -66,7 +66,7 @@ class PartitionEngine:
     # --- build ------------------------------------------------------------------------------------
 
     @classmethod
-    def restore(cls, partition: int, rules: Rules, table: Any) -> PartitionEngine:
+    def restore(cls, partition: int, rules: Rules, table: durable.Changelog) -> PartitionEngine:
         """The partition as its changelog left it after its last complete batch (empty if new)."""
         store = _new_store()
         prefix = f"{partition}|".encode()

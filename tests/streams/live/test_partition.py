@@ -23,13 +23,13 @@ CFG = WorkloadConfig(seed=3, events=1_500, accounts=12, contacts=120, days=12, s
 
 
 class RecordingTable:
-    """The two things PartitionEngine uses of a Faust table: ``data`` and ``send_changelog``."""
+    """A ``durable.Changelog`` that records what was sent, in order."""
 
     def __init__(self, data: dict[bytes, bytes] | None = None) -> None:
         self.data: dict[bytes, bytes] = dict(data or {})
         self.changelog: list[tuple[bytes, bytes | None]] = []
 
-    def send_changelog(self, partition: int, key: bytes, value: bytes | None, **_: object) -> None:
+    def send(self, partition: int, key: bytes, value: bytes | None) -> None:
         self.changelog.append((key, value))
 
 
