@@ -63,6 +63,8 @@ class WorkerProcess:
 
     def stats(self) -> dict[str, Any]:
         """The last JSON stats line of its log ({} before the first)."""
+        if not self.log_path.exists():
+            return {}
         lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if '{"event":"stats"' in ln]
         return orjson.loads(lines[-1][lines[-1].index("{") :]) if lines else {}
 

@@ -4,10 +4,7 @@ the broker, decisions read back and compared with ``leadstream replay`` on the s
 from __future__ import annotations
 
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -24,6 +21,8 @@ from processors.rules import load_rules
 from schemas.catalog import BY_NAME, STREAMS
 from schemas.serde import ValueFormat, decode_value
 from streams.kafka_io import avro_serde
+from streams.live import process
+from streams.live.process import worker_env
 from streams.replay import replay
 from streams.topics import ensure_topics
 
@@ -46,31 +45,22 @@ def live_settings(endpoints: stack.Endpoints, partitions: int = 4) -> Settings:
     return settings
 
 
-class WorkerProcess:
-    """``leadstream worker`` as an operator starts it, with its output in a log file."""
+class WorkerProcess(process.WorkerProcess):
+    """``leadstream worker`` started (and killed) as often as a test needs, one log file per run."""
 
     def __init__(self, settings: Settings, log_dir: Path, name: str = "worker", lateness_ms: int | None = None) -> None:
-        self.env = {
-            **os.environ,
-            "LEADSTREAM_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-            "LEADSTREAM_REGISTRY_URL": settings.registry_url or "",
-            "LEADSTREAM_APP_VERSION": settings.app_version,
-            "LEADSTREAM_PARTITIONS": str(settings.partitions),
-            "LEADSTREAM_STATS_EVERY_S": "1",
-            **{f"LEADSTREAM_TOPICS__{s.name.upper()}": settings.topic(s.name) for s in STREAMS},
-        }
+        extra: dict[str, object] = {"stats_every_s": 1}
         if lateness_ms is not None:
-            self.env["LEADSTREAM_LATENESS_MS"] = str(lateness_ms)
+            extra["lateness_ms"] = lateness_ms
+        super().__init__(worker_env(settings, log_dir / f"{name}-faust", **extra), log_dir / f"{name}-0.log")
         self.log_dir = log_dir
         self.name = name
         self.runs = 0
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         self.runs += 1
-        log = (self.log_dir / f"{self.name}-{self.runs}.log").open("wb")
-        exe = Path(sys.executable).with_name("leadstream")
-        self.proc = subprocess.Popen([str(exe), "worker", "--loglevel", "info"], env=self.env, stdout=log, stderr=log)
+        self.log_path = self.log_dir / f"{self.name}-{self.runs}.log"
+        super().start()
         return self
 
     def kill(self) -> None:
@@ -79,25 +69,8 @@ class WorkerProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
 
-    def stop(self, timeout: float = 60) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
-
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*.log")))
-
-    def stats(self) -> dict:
-        """The last stats line of the current run ({} before the first)."""
-        path = self.log_dir / f"{self.name}-{self.runs}.log"
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if '{"event":"stats"' in ln]
-        return orjson.loads(lines[-1][lines[-1].index("{") :]) if lines else {}
 
     def wait_for(self, ready: Callable[[dict], bool], timeout: float = 120) -> dict:
         """Poll the stats line until ``ready`` says yes (the worker is up and doing what we want)."""
