@@ -6,7 +6,7 @@ Every point comes with the event that supplied the attribute, so an MQL can show
 from __future__ import annotations
 
 from processors.rules import Rules
-from processors.rules.model import SeniorityLevel
+from processors.rules.model import TitleFacts
 from processors.state import AccountState, ContactState
 
 FitReason = tuple[str, float, str]  # (signal, points, event_id)
@@ -33,29 +33,9 @@ def _department(contact: ContactState, rules: Rules) -> str | None:
     return title_facts(title, rules)[1]
 
 
-TITLE_MEMO_LIMIT = 100_000
-TitleFacts = tuple[SeniorityLevel | None, str | None, bool]  # (seniority level, department, junior)
-
-
 def title_facts(title: object, rules: Rules) -> TitleFacts:
-    """What a job title says (its seniority level, department and whether it is junior).
-
-    Memoised per rules: titles repeat across contacts, and each answer is up to 14 regex searches.
-    """
-    text = str(title)
-    memo = rules.fit.title_memo
-    try:
-        return memo[text]
-    except KeyError:
-        pass
-    if len(memo) >= TITLE_MEMO_LIMIT:
-        memo.clear()
-    fit = rules.fit
-    level = next((lv for lv in fit.seniority if lv.regex and lv.regex.search(text)), None)
-    dept = next((name for name, rx in fit.departments.regexes if rx.search(text)), None)
-    junior = fit.negatives.junior_title.regex
-    facts = memo[text] = (level, dept, bool(junior and junior.search(text)))
-    return facts
+    """What a job title says: its seniority level, department and whether it is junior."""
+    return rules.fit.title_memo[str(title)]
 
 
 def score_fit(contact: ContactState, account: AccountState | None, rules: Rules) -> tuple[float, list[FitReason]]:

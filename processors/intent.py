@@ -13,30 +13,12 @@ from processors.state import Signal
 LN2 = 0.6931471805599453
 
 
-URL_MEMO_LIMIT = 100_000
 _at = itemgetter(0)  # a signal's time, the window's sort key
 
 
 def url_signal(url: str, rules: Rules) -> tuple[str, float] | None:
-    """The signal a URL maps to; memoised per rules, since a site has far fewer URLs than visits."""
-    memo = rules.intent.url_memo
-    try:
-        return memo[url]
-    except KeyError:
-        pass
-    if len(memo) >= URL_MEMO_LIMIT:
-        memo.clear()
-    hit = memo[url] = _match_url(url, rules)
-    return hit
-
-
-def _match_url(url: str, rules: Rules) -> tuple[str, float] | None:
-    host_end = url.find("/", url.find("//") + 2) if "//" in url else 0
-    match = rules.intent.url_regex.search(url, max(host_end, 0))
-    if match is None or match.lastgroup is None:
-        return None
-    rule = rules.intent.urls[int(match.lastgroup[1:])]
-    return rule.signal, rule.points
+    """The signal a URL maps to (memoised per rules: a site has far fewer URLs than visits)."""
+    return rules.intent.url_memo[url]
 
 
 def add_signal(window: list[Signal], signal: Signal, rules: Rules) -> bool:

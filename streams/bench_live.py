@@ -43,8 +43,8 @@ from leadstream.settings import Settings
 from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
 from schemas.serde import AvroSerde, subject_for
 from streams.kafka_io import avro_serde, producer, registry
-from streams.live.process import WorkerProcess, worker_env
-from streams.topics import ensure_topics
+from streams.live.process import WorkerProcess, run_settings, worker_env
+from streams.live.topics import app_id
 from streams.workload import WorkloadConfig, generate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,24 +87,6 @@ class LiveBenchConfig:
 def run_id() -> str:
     """``bench-<uuid8>``: the topic prefix and app version of one run, so nothing is shared."""
     return f"bench-{uuid.uuid4().hex[:8]}"
-
-
-def run_settings(base: Settings, rid: str, partitions: int) -> Settings:
-    """The cluster of ``base`` with fresh topics (``<rid>.<default>``) and app version ``rid``; topics created."""
-    settings = base.model_copy(
-        update={
-            "topics": {s.name: f"{rid}.{s.default_topic}" for s in STREAMS},
-            "partitions": max(partitions, 1),
-            "app_version": rid,
-        }
-    )
-    ensure_topics(settings)
-    return settings
-
-
-def group_id(settings: Settings) -> str:
-    """The worker's consumer group, the one thing the bench assumes about it."""
-    return f"leadstream-engine-v{settings.app_version}"
 
 
 # --- producing the workload ----------------------------------------------------------------------
@@ -618,7 +600,7 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     serde = avro_serde(settings)
     assert serde is not None
     client = registry(settings)
-    group = group_id(settings)
+    group = app_id(settings)
     worker = WorkerProcess(worker_env(settings, workdir / "worker-data"), workdir / "worker.log")
     result = LiveBench(cfg, rid, str(settings.bootstrap_servers), worker.log_path)
     out = StampedProducer(settings, serde)

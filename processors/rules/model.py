@@ -9,7 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from processors.rules.memo import BoundedMemo
 from schemas.models import FormType, Priority, Stage
+
+URL_MEMO_LIMIT = 100_000
+TITLE_MEMO_LIMIT = 100_000
+THRESHOLD_MEMO_LIMIT = 10_000
 
 
 class Strict(BaseModel):
@@ -111,6 +116,9 @@ class SeniorityLevel(TitleMatcher):
     points: float
 
 
+TitleFacts = tuple[SeniorityLevel | None, str | None, bool]  # (seniority level, department, junior)
+
+
 class DepartmentFit(Strict):
     points: dict[str, float]
     title_patterns: dict[str, list[str]]
@@ -164,9 +172,15 @@ class FitRules(Strict):
         return by_level
 
     @cached_property
-    def title_memo(self) -> dict[str, tuple[Any, ...]]:
-        """Derived memo of job title → what it says (see ``processors.fit.title_facts``)."""
-        return {}
+    def title_memo(self) -> BoundedMemo[str, TitleFacts]:
+        """Job title → what it says: titles repeat across contacts, each answer is up to 14 regex searches."""
+        return BoundedMemo(self._title_facts, TITLE_MEMO_LIMIT)
+
+    def _title_facts(self, title: str) -> TitleFacts:
+        level = next((lv for lv in self.seniority if lv.regex and lv.regex.search(title)), None)
+        dept = next((name for name, rx in self.departments.regexes if rx.search(title)), None)
+        junior = self.negatives.junior_title.regex
+        return level, dept, bool(junior and junior.search(title))
 
 
 class UrlSignal(Strict):
@@ -221,9 +235,17 @@ class IntentRules(Strict):
         return re.compile(alternation or r"(?!x)x", re.IGNORECASE)
 
     @cached_property
-    def url_memo(self) -> dict[str, tuple[str, float] | None]:
-        """Derived memo of URL → signal (a cache, not configuration)."""
-        return {}
+    def url_memo(self) -> BoundedMemo[str, tuple[str, float] | None]:
+        """URL → (signal, points) or None: a site has far fewer URLs than visits."""
+        return BoundedMemo(self._match_url, URL_MEMO_LIMIT)
+
+    def _match_url(self, url: str) -> tuple[str, float] | None:
+        host_end = url.find("/", url.find("//") + 2) if "//" in url else 0
+        match = self.url_regex.search(url, max(host_end, 0))
+        if match is None or match.lastgroup is None:
+            return None
+        rule = self.urls[int(match.lastgroup[1:])]
+        return rule.signal, rule.points
 
     def cap(self, signal: str) -> int:
         return self.caps.get(signal, self.default_daily_cap)
@@ -238,9 +260,6 @@ class IntentRules(Strict):
         for name, a in self.activities.items():
             caps[name] = a.daily_cap or self.default_daily_cap
         return caps
-
-
-THRESHOLD_MEMO_LIMIT = 10_000
 
 
 class ThresholdOverride(Strict):
@@ -378,27 +397,20 @@ class Rules(Strict):
         return self
 
     def thresholds_for(self, employees: int | None, source: str | None) -> ThresholdOverride:
-        """The first matching override, else the defaults; memoised (it runs on every scored event)."""
-        key = (employees, source)
-        memo = self.threshold_memo
-        try:
-            return memo[key]
-        except KeyError:
-            pass
-        if len(memo) >= THRESHOLD_MEMO_LIMIT:
-            memo.clear()
-        found = next((o for o in self.thresholds.overrides if o.matches(employees, source)), self.default_thresholds)
-        memo[key] = found
-        return found
+        """The first matching override, else the defaults (memoised: it runs on every scored event)."""
+        return self.threshold_memo[(employees, source)]
 
     @cached_property
     def default_thresholds(self) -> ThresholdOverride:
         return ThresholdOverride(segment="default", fit=self.thresholds.fit, intent=self.thresholds.intent)
 
     @cached_property
-    def threshold_memo(self) -> dict[tuple[Any, Any], ThresholdOverride]:
-        """Derived memo of (employees, source) → thresholds (a cache, not configuration)."""
-        return {}
+    def threshold_memo(self) -> BoundedMemo[tuple[int | None, str | None], ThresholdOverride]:
+        return BoundedMemo(self._match_thresholds, THRESHOLD_MEMO_LIMIT)
+
+    def _match_thresholds(self, key: tuple[int | None, str | None]) -> ThresholdOverride:
+        employees, source = key
+        return next((o for o in self.thresholds.overrides if o.matches(employees, source)), self.default_thresholds)
 
     @cached_property
     def min_fit_threshold(self) -> float:

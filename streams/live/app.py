@@ -35,7 +35,7 @@ from streams.live.merge import EventTimeMerge
 from streams.live.partition import PartitionEngine
 from streams.live.routing import Router, partition_of
 from streams.live.stats import Stats, redact
-from streams.live.topics import ensure_internal_topics, partition_count
+from streams.live.topics import app_id, ensure_internal_topics, partition_count
 from streams.live.tracking import ChangedKeys
 
 log = logging.getLogger("leadstream.worker")
@@ -44,11 +44,6 @@ HEARTBEAT_S = 0.2  # how often every input partition reports progress, even when
 TICK_S = 1.0  # how often the SLA clocks follow the wall clock once the inputs are caught up
 ROUTER_PREFIX = b"0|"  # the router table has one partition
 FORGET_EVERY = 20_000  # released events between sweeps of idle anonymous visitors
-
-
-def app_id(settings: Settings) -> str:
-    """One consumer group and one set of changelogs per app version (a shadow run gets its own)."""
-    return f"leadstream-engine-v{settings.app_version}"
 
 
 def faust_app(settings: Settings) -> faust.App:

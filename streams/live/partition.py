@@ -21,7 +21,6 @@ import orjson
 from processors import codec
 from processors.engine import Engine, Output, Store
 from processors.rules import Rules
-from schemas import models
 from schemas.catalog import BY_NAME
 from streams.live import durable
 from streams.live.envelope import RoutedBatch
@@ -175,12 +174,3 @@ class PartitionEngine:
             for seq in [s for s, newest in self._seen_chunks.items() if newest < horizon and s != self._next_chunk]:
                 del self._seen_chunks[seq]
                 yield f"{p}|s|{seq:012d}".encode(), None
-
-
-def count(records: Iterable[models.Record]) -> dict[str, int]:
-    """Per-kind counts of output records, for the stats line."""
-    totals: dict[str, int] = {}
-    for record in records:
-        name = type(record).__name__
-        totals[name] = totals.get(name, 0) + 1
-    return totals

@@ -19,6 +19,20 @@ from pydantic import SecretStr
 
 from leadstream.settings import Settings
 from schemas.catalog import STREAMS
+from streams.topics import ensure_topics
+
+
+def run_settings(base: Settings, rid: str, partitions: int) -> Settings:
+    """The cluster of ``base`` with fresh topics (``<rid>.<default>``) and app version ``rid``; topics created."""
+    settings = base.model_copy(
+        update={
+            "topics": {s.name: f"{rid}.{s.default_topic}" for s in STREAMS},
+            "partitions": max(partitions, 1),
+            "app_version": rid,
+        }
+    )
+    ensure_topics(settings)
+    return settings
 
 
 def _secret(value: SecretStr | None) -> str | None:

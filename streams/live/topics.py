@@ -9,6 +9,11 @@ from leadstream.settings import Settings
 DAY_MS = 86_400_000
 
 
+def app_id(settings: Settings) -> str:
+    """The worker's consumer group and topic prefix: one per app version (a shadow run gets its own)."""
+    return f"leadstream-engine-v{settings.app_version}"
+
+
 def ensure_internal_topics(settings: Settings, app_id: str, timeout: float = 30.0) -> tuple[str, str]:
     """``<app>-ingest`` (one partition: the router's single, ordered input) and ``<app>-routed``.
 

@@ -16,6 +16,7 @@ import pytest
 from infra import kafka, stack
 from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
+    LATENESS_BEYOND_HISTORY_MS,
     WorkerProcess,
     diff,
     live_settings,
@@ -35,9 +36,6 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-LATENESS_MS = 200 * 86_400_000
-
-
 def _until() -> datetime:
     return datetime.now(UTC) + timedelta(days=1)
 
@@ -51,7 +49,7 @@ def test_kill_minus_nine_three_times_loses_nothing(
     rng = random.Random(606)
     # The SLA ticker trails the wall clock by more than the history's age, so between the parts
     # (while the inputs are quiet) it fires nothing replay would not fire: the comparison is exact.
-    worker = WorkerProcess(settings, tmp_path, lateness_ms=LATENESS_MS)
+    worker = WorkerProcess(settings, tmp_path, lateness_ms=LATENESS_BEYOND_HISTORY_MS)
     at_kill = []
     for part in range(3):
         produce_history(settings, history, cuts[part], cuts[part + 1])
