@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -36,22 +37,50 @@ def _plan_one(spec: StreamSpec, settings: Settings) -> TopicPlan:
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
     """Create missing topics; leave existing ones alone. Returns topic → "created" | "exists"."""
-    admin = AdminClient(settings.kafka_config())
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = plan(settings)
-    result = {t.name: "exists" for t in wanted if t.name in existing}
-    new = [
-        NewTopic(t.name, num_partitions=t.partitions, replication_factor=-1, config=t.config)
-        for t in wanted
-        if t.name not in existing
+    wanted = [
+        NewTopic(t.name, num_partitions=t.partitions, replication_factor=-1, config=t.config) for t in plan(settings)
     ]
-    if new:
-        for name, future in admin.create_topics(new, operation_timeout=timeout).items():
-            try:
-                future.result(timeout)
-                result[name] = "created"
-            except Exception as exc:  # created concurrently by another process: fine
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise
-                result[name] = "exists"
+    return create_topics(AdminClient(settings.kafka_config()), wanted, timeout)
+
+
+def create_topics(admin: AdminClient, wanted: list[NewTopic], timeout: float = 30.0) -> dict[str, str]:
+    """Create the missing ones of ``wanted`` and return once every partition has a leader.
+
+    A producer that writes to a topic whose leaders are not yet known gets retriable errors,
+    and a producer without idempotence can then reorder a partition's records: the first
+    writes into a fresh topic must find it ready.
+    """
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    result = {t.topic: "exists" for t in wanted if t.topic in existing}
+    new = [t for t in wanted if t.topic not in existing]
+    if not new:
+        return result
+    for name, future in admin.create_topics(new, operation_timeout=timeout).items():
+        try:
+            future.result(timeout)
+            result[name] = "created"
+        except Exception as exc:  # created concurrently by another process: fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+            result[name] = "exists"
+    _wait_for_leaders(admin, [t.topic for t in new], timeout)
     return result
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        waiting = [
+            n
+            for n in names
+            if n not in topics
+            or topics[n].error is not None
+            or not topics[n].partitions
+            or any(p.leader < 0 for p in topics[n].partitions.values())
+        ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics without a leader after {timeout:.0f} s: {', '.join(sorted(waiting))}")
+        time.sleep(0.1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from leadstream.settings import Settings
+from streams.topics import create_topics
 
 DAY_MS = 86_400_000
 
@@ -20,21 +21,12 @@ def ensure_internal_topics(settings: Settings, app_id: str, timeout: float = 30.
     Both are kept a week, far longer than any restart needs to replay them.
     """
     ingest, routed = f"{app_id}-ingest", f"{app_id}-routed"
-    admin = AdminClient(settings.kafka_config())
-    existing = set(admin.list_topics(timeout=timeout).topics)
     config = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
     wanted = [
         NewTopic(name, num_partitions=n, replication_factor=-1, config=config)
         for name, n in ((ingest, 1), (routed, settings.partitions))
-        if name not in existing
     ]
-    if wanted:
-        for future in admin.create_topics(wanted, operation_timeout=timeout).values():
-            try:
-                future.result(timeout)
-            except Exception as exc:  # another worker created it first
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise
+    create_topics(AdminClient(settings.kafka_config()), wanted, timeout)
     return ingest, routed
 
 

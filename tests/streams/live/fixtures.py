@@ -13,13 +13,14 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from infra import stack
 from leadstream.settings import Settings
 from processors.rules import load_rules
 from schemas.catalog import BY_NAME, STREAMS
 from schemas.serde import ValueFormat, decode_value
+from streams import kafka_io
 from streams.kafka_io import avro_serde
 from streams.live import process
 from streams.live.process import run_settings, worker_env
@@ -81,8 +82,12 @@ class WorkerProcess(process.WorkerProcess):
 
 
 def produce_history(settings: Settings, path: Path, start: int = 0, stop: int | None = None) -> int:
-    """Lines ``[start, stop)`` of a JSONL history into the input topics, as JSON, keyed as SPEC §2 says."""
-    producer = Producer(settings.kafka_config(**{"linger.ms": 20}))
+    """Lines ``[start, stop)`` of a JSONL history into the input topics, as JSON, keyed as SPEC §2 says.
+
+    Idempotent, as the runtime expects of its producers: a plain producer retrying into a fresh
+    topic wrote a partition's records out of order (Sep 15 before Sep 1), which the live run
+    rightly treats as late events and replay does not see at all."""
+    producer = kafka_io.producer(settings, **{"linger.ms": 20})
     n = 0
     with path.open("rb") as fh:
         for i, line in enumerate(fh):
