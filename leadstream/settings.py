@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     rules_file: Path | None = None
     app_version: str = "1"
     lateness_ms: int = 5_000  # how far the live SLA clock trails the wall clock
+    partition_skew_ms: int = 250  # how much later than another a quiet input partition may be written
     store_url: str = "memory://"  # Faust table store; rocksdict:// where rocksdict is installed
     replication_factor: int = 1  # for the topics Faust creates (table changelogs)
     stats_every_s: float = 10.0  # the worker's stats line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -73,6 +74,19 @@ class RecordWriter:
         remaining = self.producer.flush(timeout)
         if remaining:
             raise RuntimeError(f"{remaining} records not acknowledged by Kafka within {timeout}s")
+        self._raise_refused()
+
+    async def drain(self) -> None:
+        """``flush`` for an event loop: it waits in a thread, so the loop (group heartbeats,
+        timers) goes on, and it sets no deadline of its own. A broker outage only delays it; a
+        record Kafka still has not taken after librdkafka's ``message.timeout.ms`` (5 minutes
+        by default) fails, and that raises here."""
+        loop = asyncio.get_running_loop()
+        while await loop.run_in_executor(None, self.producer.flush, 1.0):
+            pass
+        self._raise_refused()
+
+    def _raise_refused(self) -> None:
         if self.failed:
             failed, self.failed = self.failed, []
             raise RuntimeError(f"{len(failed)} records refused by Kafka, first: {failed[0]}")

@@ -193,9 +193,10 @@ class LiveRuntime:
                     if item is not None:
                         batch.events.append(item)
                 batch.progress = self._progress()
+                batch.read_ms = int(time.time() * 1000)
                 for record in batch.records():
                     self.writer.send(self.ingest_name, record, partition=0)
-                self.writer.flush()
+                await self.writer.drain()
                 self.last_report = time.monotonic()
 
     def _accept(self, message: Any) -> Item | None:
@@ -216,33 +217,37 @@ class LiveRuntime:
             self.newest[tp] = at
         return (at, f"{message.topic}:{message.partition}", message.offset, spec.name, record.model_dump(mode="json"))
 
-    def _progress(self) -> dict[str, tuple[int | None, bool]]:
-        progress: dict[str, tuple[int | None, bool]] = {}
+    def _progress(self) -> dict[str, tuple[int | None, int | None]]:
+        progress: dict[str, tuple[int | None, int | None]] = {}
         for tp in self._assigned(self.input_names):
-            progress[f"{tp.topic}:{tp.partition}"] = (self.newest.get(tp), self._caught_up(tp))
+            progress[f"{tp.topic}:{tp.partition}"] = (self.newest.get(tp), self._empty_at(tp))
         return progress
 
-    def _caught_up(self, tp: Any) -> bool:
-        """Every record of the partition that existed at the last fetch has been handed on."""
+    def _empty_at(self, tp: Any) -> int | None:
+        """Wall time (ms) of the fetch that showed every record of the partition handed on, or
+        None while it has records left (see ``streams.live.merge``)."""
         high = self.app.consumer.highwater(tp)
         if high is None:
-            return False
+            return None
         if tp in self.next_offset:
-            return self.next_offset[tp] >= high
-        if tp not in self.start_offset:  # nothing processed since assignment: where did it start?
-            ktp = TopicPartition(tp.topic, tp.partition)
-            committed = self.offsets.committed([ktp], timeout=5)[0].offset
-            if committed < 0:
-                committed = self.offsets.get_watermark_offsets(ktp, timeout=5)[0]
-            self.start_offset[tp] = committed
-        return self.start_offset[tp] >= high
+            done = self.next_offset[tp] >= high
+        else:  # nothing processed since assignment: where did it start?
+            if tp not in self.start_offset:
+                ktp = TopicPartition(tp.topic, tp.partition)
+                committed = self.offsets.committed([ktp], timeout=5)[0].offset
+                if committed < 0:
+                    committed = self.offsets.get_watermark_offsets(ktp, timeout=5)[0]
+                self.start_offset[tp] = committed
+            done = self.start_offset[tp] >= high
+        # aiokafka updates a partition's highwater and this timestamp from the same fetch response
+        return self.app.consumer._thread._ensure_consumer().last_poll_timestamp(tp) if done else None
 
     async def _heartbeat(self) -> None:
         """Quiet input partitions still report, so the router never waits on them for nothing."""
         if time.monotonic() - self.last_report < HEARTBEAT_S or not self._assigned(self.input_names):
             return
         async with self.lock:
-            batch = IngestBatch(progress=self._progress())
+            batch = IngestBatch(progress=self._progress(), read_ms=int(time.time() * 1000))
             self.writer.send(self.ingest_name, batch.dumps(), partition=0)
             self.last_report = time.monotonic()
 
@@ -258,7 +263,7 @@ class LiveRuntime:
             )
             self.router_state = state
             self.router = Router(state, self.rules.fit.negatives.personal_email.normalised)
-            self.merge = EventTimeMerge(self.sources)
+            self.merge = EventTimeMerge(self.sources, self.settings.partition_skew_ms)
             for key in sorted(k for k in state if k.startswith("q|")):
                 items = [tuple(item) for item in state[key]]
                 queued = _Queued(key, [], len(items), stored=True)
@@ -271,23 +276,23 @@ class LiveRuntime:
             # Faust commits the batch's offset when this body returns: the router's state (with
             # the events still waiting) is in its changelog by then.
             async with self.lock:
-                self._route(events)
+                await self._route(events)
 
-    def _route(self, events: list[Any]) -> None:
+    async def _route(self, events: list[Any]) -> None:
         merge, router, state = self._router()
         arrived: list[_Queued] = []
         for event in events:
             message = event.message
             self.next_offset[message.tp] = message.offset + 1
             batch = IngestBatch.loads(message.value)
-            for source, (newest, idle) in batch.progress.items():
-                merge.report(source, newest, idle)
+            for source, (newest, empty_at) in batch.progress.items():
+                merge.report(source, newest, empty_at)
             key = f"q|{message.offset:012d}"
             if batch.events and key not in state:  # in state: restored, its events already wait
                 queued = _Queued(key, batch.events, len(batch.events))
                 arrived.append(queued)
                 for item in batch.events:
-                    merge.add(item, queued)
+                    merge.add(item, queued, batch.read_ms)
         out: dict[int, RoutedBatch] = {}
         last_at = None
         for item, queued in merge.release():
@@ -323,7 +328,7 @@ class LiveRuntime:
                 self.writer.send(self.routed_name, record, partition=p)
         # Routed records first, state after: state never runs ahead of what reached Kafka, so a
         # restart routes again from older state, which routes the same events the same way.
-        self.writer.flush()
+        await self.writer.drain()
         for queued in arrived:
             if queued.remaining:  # still waiting when Faust commits its record: kept in state
                 state[queued.key] = queued.items
@@ -333,7 +338,7 @@ class LiveRuntime:
         self.router_log.write(
             (ROUTER_PREFIX + k.encode(), orjson.dumps(v) if v is not None else None) for k, v in changed
         )
-        self.writer.flush()
+        await self.writer.drain()
 
     # --- decide: the engine, one per partition ---------------------------------------------------
 
@@ -349,10 +354,10 @@ class LiveRuntime:
                     touched[pe.partition] = pe
                 # Decisions first, state after: a crash in between redelivers the batch to the
                 # old state, which repeats the same decisions (same ids) instead of losing them.
-                self.writer.flush()
+                await self.writer.drain()
                 for pe in touched.values():
                     pe.persist()
-                self.writer.flush()
+                await self.writer.drain()
 
     def _decide(self, partition: int, raw: bytes) -> PartitionEngine:
         pe = self.engines.get(partition)

@@ -37,16 +37,20 @@ class IngestBatch:
     """Valid events of some input partitions, plus how far each of those partitions has got."""
 
     events: list[Item] = field(default_factory=list)
-    # source -> (newest event time seen or None, caught up with the partition's end)
-    progress: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
+    # source -> (newest event time handed on or None, wall time ms of the fetch that found the
+    # partition fully read, or None while it has records left)
+    progress: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    read_ms: int = 0  # wall time the events had been read by (see ``streams.live.merge``)
 
     def dumps(self) -> bytes:
-        return orjson.dumps({"e": self.events, "p": self.progress})
+        return orjson.dumps({"e": self.events, "p": self.progress, "r": self.read_ms})
 
     def records(self, max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
         """Kafka records under ``max_bytes``; the progress goes with the last (it is "after these")."""
         return _split(
-            self.events, lambda events, last: IngestBatch(events, self.progress if last else {}).dumps(), max_bytes
+            self.events,
+            lambda events, last: IngestBatch(events, self.progress if last else {}, self.read_ms).dumps(),
+            max_bytes,
         )
 
     @classmethod
@@ -54,8 +58,14 @@ class IngestBatch:
         data = orjson.loads(raw)
         return cls(
             events=[tuple(e) for e in data["e"]],  # type: ignore[misc]
-            progress={k: (v[0], v[1]) for k, v in data["p"].items()},
+            progress={k: (v[0], _wall_ms(v[1])) for k, v in data["p"].items()},
+            read_ms=data.get("r", 0),
         )
+
+
+def _wall_ms(value: Any) -> int | None:
+    """A wall time; records of older workers carried a bare "caught up" flag, which proves nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass

@@ -1,10 +1,18 @@
 """Event-time merge of many input partitions, so the live run decides in replay's order.
 
 Kafka orders records within a partition only. Each source partition reports the newest event
-time it has handed over and whether it has caught up with its end; an event is released once
-every source that still has unread records has moved past it. While the sources are catching up
-(a backfill, a restart) this gives exactly replay's event-time order; once they are live, events
-are released as soon as every partition has moved on, or at once when the others are idle.
+time it has handed over and, when it has nothing left to read, the wall time of the fetch that
+showed it so. An event is released once every source has either moved past it in event time or
+been found empty at least ``skew_ms`` after the event arrived.
+
+That last condition is what makes a quiet partition safe to pass. Producers do not write every
+partition at the same instant: a record of partition B written just before one of partition A
+can reach the broker a little later. A claim "B is empty" made before (or right when) A's event
+arrived says nothing about such a record; a claim made ``skew_ms`` later does. While the sources
+are catching up (a backfill, a restart) the events come out in exactly replay's event-time
+order; live, an event waits at most for the next look at each quiet partition after
+``skew_ms``. A record that arrives later than that, or out of event-time order within its own
+partition, is released when it arrives: that is the lateness the live run accepts.
 """
 
 from __future__ import annotations
@@ -20,33 +28,39 @@ from streams.live.envelope import Item
 @dataclass
 class EventTimeMerge:
     sources: frozenset[str]
+    skew_ms: int  # LEADSTREAM_PARTITION_SKEW_MS
     newest: dict[str, int | None] = field(default_factory=dict)
-    idle: dict[str, bool] = field(default_factory=dict)
-    _heap: list[tuple[int, str, int, int, Item, Any]] = field(default_factory=list)
+    # source -> wall time (ms) of the fetch that found it fully read; None while it has records left
+    empty_at: dict[str, int | None] = field(default_factory=dict)
+    _heap: list[tuple[int, str, int, int, Item, Any, int]] = field(default_factory=list)
     _seq: int = 0
 
-    def report(self, source: str, newest_ms: int | None, caught_up: bool) -> None:
+    def report(self, source: str, newest_ms: int | None, empty_at_ms: int | None) -> None:
         if newest_ms is not None:
             current = self.newest.get(source)
             self.newest[source] = newest_ms if current is None else max(current, newest_ms)
         elif source not in self.newest:
             self.newest[source] = None
-        self.idle[source] = caught_up
+        self.empty_at[source] = empty_at_ms
 
-    def add(self, item: Item, token: Any = None) -> None:
-        """Queue an event; ``token`` comes back with it on release (the Kafka record to ack)."""
+    def add(self, item: Item, token: Any = None, arrived_ms: int = 0) -> None:
+        """Queue an event; ``token`` comes back with it on release (the Kafka record to ack).
+        ``arrived_ms``: wall time it was read (0: long ago, e.g. restored after a restart)."""
         at, source = item[0], item[1]
         current = self.newest.get(source)
         if current is None or at > current:
             self.newest[source] = at
         self._seq += 1
-        heapq.heappush(self._heap, (at, source, item[2], self._seq, item, token))
+        heapq.heappush(self._heap, (at, source, item[2], self._seq, item, token, arrived_ms))
 
-    def bound(self) -> float:
-        """Events at or before this time can go: no source will still deliver an earlier one."""
+    def bound(self, arrived_ms: int = 0) -> float:
+        """Events that arrived at ``arrived_ms`` and are at or before this time can go: no source
+        will still deliver an earlier one."""
         low = float("inf")
+        settled = arrived_ms + self.skew_ms
         for source in self.sources:
-            if self.idle.get(source, False):
+            empty_at = self.empty_at.get(source)
+            if empty_at is not None and empty_at >= settled:
                 continue
             newest = self.newest.get(source)
             if newest is None:
@@ -55,11 +69,18 @@ class EventTimeMerge:
         return low
 
     def release(self) -> Iterable[tuple[Item, Any]]:
-        bound = self.bound()
         heap = self._heap
-        while heap and heap[0][0] <= bound:
-            entry = heapq.heappop(heap)
-            yield entry[4], entry[5]
+        arrived: int | None = None
+        bound = float("-inf")
+        while heap:
+            top = heap[0]
+            if top[6] != arrived:  # a batch's events share their arrival: one bound per batch
+                arrived = top[6]
+                bound = self.bound(arrived)
+            if top[0] > bound:
+                return
+            heapq.heappop(heap)
+            yield top[4], top[5]
 
     @property
     def pending(self) -> int:
@@ -67,4 +88,4 @@ class EventTimeMerge:
 
     @property
     def all_idle(self) -> bool:
-        return not self._heap and all(self.idle.get(s, False) for s in self.sources)
+        return not self._heap and all(self.empty_at.get(s) is not None for s in self.sources)

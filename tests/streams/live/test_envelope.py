@@ -27,7 +27,9 @@ def test_a_small_batch_is_one_record() -> None:
 
 
 def test_a_large_ingest_batch_reports_its_progress_after_its_last_event() -> None:
-    batch = IngestBatch([_event(i) for i in range(3_000)], progress={"web.visits:0": (3_999, True)})
+    progress = {"web.visits:0": (3_999, 1_700_000_000_123), "web.visits:1": (None, None)}
+    batch = IngestBatch([_event(i) for i in range(3_000)], progress=progress, read_ms=1_700_000_000_200)
     parts = [IngestBatch.loads(r) for r in batch.records(max_bytes=50_000)]
     assert len(parts) > 1 and [e for p in parts for e in p.events] == batch.events
     assert [p.progress for p in parts] == [{}] * (len(parts) - 1) + [batch.progress]
+    assert {p.read_ms for p in parts} == {batch.read_ms}
