@@ -43,6 +43,9 @@ class Store:
     clock_ms: int = 0  # event time, moved on by the live ticker too (SLA timers)
     watermark_ms: int = 0  # the newest event time processed (lateness is judged against it)
     last_sweep_ms: int = 0
+    # No visitor was last seen before this (0: unknown, as after a restore). Visitors only move it
+    # down when created; the sweep skips the scan of all visitors while none can be idle.
+    visitors_floor_ms: int = 0
 
     def rebuild_timers(self, rules: Rules) -> None:
         """Timers are derived from the SLA clocks; rebuild them after restoring contacts."""
@@ -301,8 +304,8 @@ class Engine:
         for event_id in expired:
             del st.seen[event_id]
         idle = now - IDLE_WINDOWS * self._window_ms
-        for vid in [k for k, v in st.visitors.items() if v.last_seen_ms < idle]:
-            del st.visitors[vid]
+        if st.visitors_floor_ms < idle:
+            self._forget_visitors(idle, now)
         window_ms = self._window_ms
         window_horizon = now - window_ms
         forget = []
@@ -312,11 +315,11 @@ class Engine:
             if window and window[0][0] <= window_horizon:  # prune's own early exit, without the call
                 intent.prune(window, now, window_ms)
             if (
-                c.crm_id is None
+                c.updated_ms < idle  # the rarest condition first
+                and c.crm_id is None
                 and not window
                 and c.stage == "lead"
                 and (c.sla is None or not c.sla.open)
-                and c.updated_ms < idle
             ):
                 forget.append(key)
         for key in forget:
@@ -325,3 +328,19 @@ class Engine:
                 del st.emails[contact.email]
         for account in st.accounts.values():
             decisions.prune_members(self, account, now)
+
+    def _forget_visitors(self, idle: int, now: int) -> None:
+        """Drop the visitors last seen before ``idle``; the oldest survivor is the new floor."""
+        st = self.store
+        visitors = st.visitors
+        expired = []
+        floor = now
+        for vid, v in visitors.items():
+            seen = v.last_seen_ms
+            if seen < idle:
+                expired.append(vid)
+            elif seen < floor:
+                floor = seen
+        for vid in expired:
+            del visitors[vid]
+        st.visitors_floor_ms = floor

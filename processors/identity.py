@@ -33,6 +33,8 @@ class Identity:
         v = visitors.get(visitor_id)
         if v is None:
             v = visitors[visitor_id] = VisitorState(visitor_id)
+            if at < self.store.visitors_floor_ms:
+                self.store.visitors_floor_ms = max(at, 0)  # its last_seen_ms below
         if at > v.last_seen_ms:
             v.last_seen_ms = at
         return v
