@@ -149,7 +149,7 @@ class LineReader:
             append((at, n, line))
         self.lines = n
         if not in_order:
-            index.sort(key=lambda item: (item[0], item[1]))
+            index.sort()  # by time, then line number: numbers are unique, so lines are never compared
         return index
 
     def event(self, n: int, line: bytes) -> models.InputEvent | models.DeadLetter:
