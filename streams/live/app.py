@@ -196,7 +196,7 @@ class LiveRuntime:
                 batch.read_ms = int(time.time() * 1000)
                 for record in batch.records():
                     self.writer.send(self.ingest_name, record, partition=0)
-                await self.writer.drain()
+                self.writer.flush(timeout=None)
                 self.last_report = time.monotonic()
 
     def _accept(self, message: Any) -> Item | None:
@@ -276,9 +276,9 @@ class LiveRuntime:
             # Faust commits the batch's offset when this body returns: the router's state (with
             # the events still waiting) is in its changelog by then.
             async with self.lock:
-                await self._route(events)
+                self._route(events)
 
-    async def _route(self, events: list[Any]) -> None:
+    def _route(self, events: list[Any]) -> None:
         merge, router, state = self._router()
         arrived: list[_Queued] = []
         for event in events:
@@ -328,7 +328,7 @@ class LiveRuntime:
                 self.writer.send(self.routed_name, record, partition=p)
         # Routed records first, state after: state never runs ahead of what reached Kafka, so a
         # restart routes again from older state, which routes the same events the same way.
-        await self.writer.drain()
+        self.writer.flush(timeout=None)
         for queued in arrived:
             if queued.remaining:  # still waiting when Faust commits its record: kept in state
                 state[queued.key] = queued.items
@@ -338,7 +338,7 @@ class LiveRuntime:
         self.router_log.write(
             (ROUTER_PREFIX + k.encode(), orjson.dumps(v) if v is not None else None) for k, v in changed
         )
-        await self.writer.drain()
+        self.writer.flush(timeout=None)
 
     # --- decide: the engine, one per partition ---------------------------------------------------
 
@@ -354,10 +354,10 @@ class LiveRuntime:
                     touched[pe.partition] = pe
                 # Decisions first, state after: a crash in between redelivers the batch to the
                 # old state, which repeats the same decisions (same ids) instead of losing them.
-                await self.writer.drain()
+                self.writer.flush(timeout=None)
                 for pe in touched.values():
                     pe.persist()
-                await self.writer.drain()
+                self.writer.flush(timeout=None)
 
     def _decide(self, partition: int, raw: bytes) -> PartitionEngine:
         pe = self.engines.get(partition)
