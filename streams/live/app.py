@@ -225,8 +225,16 @@ class LiveRuntime:
 
     def _empty_at(self, tp: Any) -> int | None:
         """Wall time (ms) of the fetch that showed every record of the partition handed on, or
-        None while it has records left (see ``streams.live.merge``)."""
-        high = self.app.consumer.highwater(tp)
+        None while it has records left or is not (or no longer) assigned here (see
+        ``streams.live.merge``)."""
+        try:
+            # aiokafka takes both from the same fetch response; it asserts the partition is
+            # assigned, which a rebalance can end between Faust's assignment() and this call.
+            consumer = self.app.consumer._thread._ensure_consumer()
+            high = consumer.highwater(tp)
+            fetched_at = consumer.last_poll_timestamp(tp)
+        except AssertionError:
+            return None
         if high is None:
             return None
         if tp in self.next_offset:
@@ -239,8 +247,7 @@ class LiveRuntime:
                     committed = self.offsets.get_watermark_offsets(ktp, timeout=5)[0]
                 self.start_offset[tp] = committed
             done = self.start_offset[tp] >= high
-        # aiokafka updates a partition's highwater and this timestamp from the same fetch response
-        return self.app.consumer._thread._ensure_consumer().last_poll_timestamp(tp) if done else None
+        return fetched_at if done else None
 
     async def _heartbeat(self) -> None:
         """Quiet input partitions still report, so the router never waits on them for nothing."""
@@ -397,7 +404,10 @@ class LiveRuntime:
     def _lag(self, topics: Any) -> int:
         lag = 0
         for tp in self._assigned(topics):
-            high = self.app.consumer.highwater(tp)
+            try:
+                high = self.app.consumer.highwater(tp)
+            except AssertionError:  # unassigned by a rebalance since assignment() answered
+                continue
             if high is not None and tp in self.next_offset:
                 lag += max(0, high - self.next_offset[tp])
         return lag
