@@ -44,7 +44,7 @@ from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
 from schemas.serde import AvroSerde, subject_for
 from streams.kafka_io import avro_serde, producer, registry
 from streams.live.process import WorkerProcess, run_settings, worker_env
-from streams.live.topics import app_id
+from streams.live.topics import app_id, inputs_group
 from streams.workload import WorkloadConfig, generate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -207,25 +207,31 @@ class Snapshot:
 
 
 class GroupLag:
-    """Committed offsets of a consumer group against high watermarks, for the inputs and for every
-    other topic the group has committed on (a worker's own internal topics).
+    """Committed offsets of the worker's consumer groups (its input reader's and Faust's) against
+    high watermarks, for the inputs and for every other topic they have committed on (the
+    worker's own internal topics).
 
     Topics are fresh per run, so a partition without a committed offset counts from 0.
     """
 
-    def __init__(self, settings: Settings, group: str, inputs: list[str]) -> None:
+    def __init__(self, settings: Settings, groups: list[str], inputs: list[str]) -> None:
         self.admin = AdminClient(settings.kafka_config())
-        self.group = group
+        self.groups = groups
         self.inputs = inputs
         self.partition_counts: dict[str, int] = {}
 
     def committed(self) -> dict[TP, int]:
-        request = [ConsumerGroupTopicPartitions(self.group)]
-        try:
-            result = self.admin.list_consumer_group_offsets(request)[self.group].result(timeout=10)
-        except Exception:  # no such group yet: nothing committed
-            return {}
-        return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions or [] if tp.offset >= 0}
+        committed: dict[TP, int] = {}
+        for group in self.groups:
+            request = [ConsumerGroupTopicPartitions(group)]
+            try:
+                result = self.admin.list_consumer_group_offsets(request)[group].result(timeout=10)
+            except Exception:  # no such group yet: nothing committed
+                continue
+            committed.update(
+                {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions or [] if tp.offset >= 0}
+            )
+        return committed
 
     def _partitions(self, topic: str) -> int:
         if topic not in self.partition_counts:
@@ -600,7 +606,7 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     serde = avro_serde(settings)
     assert serde is not None
     client = registry(settings)
-    group = app_id(settings)
+    groups = [inputs_group(settings), app_id(settings)]
     worker = WorkerProcess(worker_env(settings, workdir / "worker-data"), workdir / "worker.log")
     result = LiveBench(cfg, rid, str(settings.bootstrap_servers), worker.log_path)
     out = StampedProducer(settings, serde)
@@ -608,7 +614,7 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     try:
         worker.start()
         try:
-            lag = GroupLag(settings, group, [settings.topic(s.name) for s in INPUTS])
+            lag = GroupLag(settings, groups, [settings.topic(s.name) for s in INPUTS])
             result.phases = run_phases(out, workload(cfg), lag, worker, cfg, echo)
             result.peak_rss_mib = worker.peak_rss_mib()
         finally:
@@ -621,5 +627,5 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
         return result
     finally:
         if cfg.cleanup:
-            cleanup(settings, client, [group])
+            cleanup(settings, client, groups)
             shutil.rmtree(workdir / "worker-data", ignore_errors=True)

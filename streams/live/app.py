@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Message
 
 from leadstream.settings import Settings
 from processors.clock import to_ms
@@ -31,16 +31,19 @@ from schemas.validation import accept
 from streams.kafka_io import RecordWriter, avro_serde, producer
 from streams.live import durable
 from streams.live.envelope import IngestBatch, Item, RoutedBatch
+from streams.live.inputs import TP, InputReader
 from streams.live.merge import EventTimeMerge
 from streams.live.partition import PartitionEngine
 from streams.live.routing import Router, partition_of
 from streams.live.stats import Stats, redact
-from streams.live.topics import app_id, ensure_internal_topics, partition_count
+from streams.live.topics import app_id, ensure_internal_topics, inputs_group, partition_count
 from streams.live.tracking import ChangedKeys
 
 log = logging.getLogger("leadstream.worker")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 HEARTBEAT_S = 0.2  # how often every input partition reports progress, even when quiet
+INGEST_BATCH = 2000  # input records per ingest batch (one flush, one commit)
+INGEST_IDLE_S = 0.005  # pause when the input reader has nothing fetched
 TICK_S = 1.0  # how often the SLA clocks follow the wall clock once the inputs are caught up
 ROUTER_PREFIX = b"0|"  # the router table has one partition
 FORGET_EVERY = 20_000  # released events between sweeps of idle anonymous visitors
@@ -152,12 +155,11 @@ class LiveRuntime:
         self.serde = serde
         self.producer = producer(s)
         self.writer = RecordWriter(s, self.producer, serde)
-        self.offsets = Consumer(s.kafka_config(**{"group.id": self.id, "enable.auto.commit": False}))
         self.lock = asyncio.Lock()
         # ingest
-        self.next_offset: dict[Any, int] = {}  # input TP -> next offset to process
-        self.newest: dict[Any, int] = {}  # input TP -> newest event time handed on
-        self.start_offset: dict[Any, int] = {}  # input TP -> where it started (nothing processed yet)
+        self.reader = InputReader(s, inputs_group(s), list(self.input_names), self._inputs_revoked)
+        self.next_offset: dict[Any, int] = {}  # input (topic, partition) or Faust TP -> next offset to process
+        self.newest: dict[TP, int] = {}  # input (topic, partition) -> newest event time handed on
         self.last_report = 0.0
         # route
         self.merge: EventTimeMerge | None = None
@@ -168,13 +170,12 @@ class LiveRuntime:
         # decide
         self.engines: dict[int, PartitionEngine] = {}
 
-        self.inputs = app.topic(*self.input_names, **RAW)
         self.ingest_topic = app.topic(self.ingest_name, partitions=1, **RAW)
         self.routed_topic = app.topic(self.routed_name, partitions=self.partitions, **RAW)
         # bytes → bytes: Faust then writes and restores the changelog raw (our codec is the format)
         self.router_table = app.Table("router", partitions=1, key_type=bytes, value_type=bytes)
         self.engine_table = app.Table("engine", partitions=self.partitions, key_type=bytes, value_type=bytes)
-        app.agent(self.inputs, name="ingest", concurrency=1)(_fail_fast(self._ingest_agent))
+        app.task(_fail_fast(self._ingest_loop))
         app.agent(self.ingest_topic, name="route", concurrency=1)(_fail_fast(self._route_agent))
         app.agent(self.routed_topic, name="decide", concurrency=1)(_fail_fast(self._decide_agent))
         app.timer(HEARTBEAT_S, name="heartbeat")(_fail_fast(self._heartbeat))
@@ -183,75 +184,72 @@ class LiveRuntime:
 
     # --- ingest: input records → validated events + progress ---------------------------------------
 
-    async def _ingest_agent(self, stream: Any) -> None:
-        # ``take_events`` acknowledges the batch once this body has run: by then it is in Kafka.
-        async for events in stream.take_events(1000, within=0.05):
-            async with self.lock:
-                batch = IngestBatch()
-                for event in events:
-                    item = self._accept(event.message)
-                    if item is not None:
-                        batch.events.append(item)
-                batch.progress = self._progress()
-                batch.read_ms = int(time.time() * 1000)
-                for record in batch.records():
-                    self.writer.send(self.ingest_name, record, partition=0)
-                self.writer.flush(timeout=None)
-                self.last_report = time.monotonic()
+    async def _ingest_loop(self) -> None:
+        """Batches from the input reader, each handed on in one flush, then committed."""
+        while True:
+            messages = self.reader.poll(INGEST_BATCH)
+            if not messages:
+                await asyncio.sleep(INGEST_IDLE_S)
+                continue
+            async with self.lock:  # never contended: no stage body yields to the loop
+                self._ingest(messages)
+            await asyncio.sleep(0)  # the other stages run between batches
 
-    def _accept(self, message: Any) -> Item | None:
-        spec = self.input_names[message.topic]
-        tp = message.tp
-        self.next_offset[tp] = message.offset + 1
+    def _ingest(self, messages: list[Message]) -> None:
+        batch = IngestBatch()
+        read: dict[TP, int] = {}
+        for message in messages:
+            if message.error():
+                log.warning("input read error: %s", message.error())
+                continue
+            item = self._accept(message)
+            read[(message.topic(), message.partition())] = message.offset() + 1
+            if item is not None:
+                batch.events.append(item)
+        batch.progress = self._progress()
+        batch.read_ms = int(time.time() * 1000)
+        for record in batch.records():
+            self.writer.send(self.ingest_name, record, partition=0)
+        self.writer.flush(timeout=None)
+        self.reader.commit(read)
+        self.last_report = time.monotonic()
+
+    def _accept(self, message: Message) -> Item | None:
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        spec = self.input_names[topic]
+        tp = (topic, partition)
+        self.next_offset[tp] = offset + 1
         self.stats.consumed += 1
-        position = f"{message.partition}:{message.offset}"
+        position = f"{partition}:{offset}"
         fmt = self.settings.input_format(spec.name)
-        record = accept(spec, message.topic, position, message.value, fmt, self.serde, message.key)
+        record = accept(spec, topic, position, message.value(), fmt, self.serde, message.key())
         if isinstance(record, models.DeadLetter):
             self.writer.write(record)
             self.stats.dead_letters += 1
-            log.warning("dead-lettered %s %s: %s", message.topic, position, redact(record.error[:200]))
+            log.warning("dead-lettered %s %s: %s", topic, position, redact(record.error[:200]))
             return None
         at = to_ms(record.occurred_at)  # type: ignore[attr-defined]
         if at > self.newest.get(tp, -1):
             self.newest[tp] = at
-        return (at, f"{message.topic}:{message.partition}", message.offset, spec.name, record.model_dump(mode="json"))
+        return (at, f"{topic}:{partition}", offset, spec.name, record.model_dump(mode="json"))
 
     def _progress(self) -> dict[str, tuple[int | None, int | None]]:
-        progress: dict[str, tuple[int | None, int | None]] = {}
-        for tp in self._assigned(self.input_names):
-            progress[f"{tp.topic}:{tp.partition}"] = (self.newest.get(tp), self._empty_at(tp))
-        return progress
+        return {
+            f"{t}:{p}": (self.newest.get((t, p)), self.reader.empty_at((t, p), self.next_offset.get((t, p))))
+            for t, p in sorted(self.reader.assigned)
+        }
 
-    def _empty_at(self, tp: Any) -> int | None:
-        """Wall time (ms) of the fetch that showed every record of the partition handed on, or
-        None while it has records left or is not (or no longer) assigned here (see
-        ``streams.live.merge``)."""
-        try:
-            # aiokafka takes both from the same fetch response; it asserts the partition is
-            # assigned, which a rebalance can end between Faust's assignment() and this call.
-            consumer = self.app.consumer._thread._ensure_consumer()
-            high = consumer.highwater(tp)
-            fetched_at = consumer.last_poll_timestamp(tp)
-        except AssertionError:
-            return None
-        if high is None:
-            return None
-        if tp in self.next_offset:
-            done = self.next_offset[tp] >= high
-        else:  # nothing processed since assignment: where did it start?
-            if tp not in self.start_offset:
-                ktp = TopicPartition(tp.topic, tp.partition)
-                committed = self.offsets.committed([ktp], timeout=5)[0].offset
-                if committed < 0:
-                    committed = self.offsets.get_watermark_offsets(ktp, timeout=5)[0]
-                self.start_offset[tp] = committed
-            done = self.start_offset[tp] >= high
-        return fetched_at if done else None
+    def _inputs_revoked(self, revoked: list[TP]) -> None:
+        """Input partitions another worker now reads: their offsets are committed (synchronously,
+        before they move) and forgotten here."""
+        done = {tp: self.next_offset.pop(tp) for tp in revoked if tp in self.next_offset}
+        self.reader.commit(done, wait=True)
+        for tp in revoked:
+            self.newest.pop(tp, None)
 
     async def _heartbeat(self) -> None:
         """Quiet input partitions still report, so the router never waits on them for nothing."""
-        if time.monotonic() - self.last_report < HEARTBEAT_S or not self._assigned(self.input_names):
+        if time.monotonic() - self.last_report < HEARTBEAT_S or not self.reader.assigned:
             return
         async with self.lock:
             batch = IngestBatch(progress=self._progress(), read_ms=int(time.time() * 1000))
@@ -396,10 +394,6 @@ class LiveRuntime:
                 self.engines.pop(tp.partition, None)
             elif tp.topic == self.ingest_name:
                 self.merge = self.router = self.router_state = None
-            else:
-                self.next_offset.pop(tp, None)
-                self.start_offset.pop(tp, None)
-                self.newest.pop(tp, None)
 
     def _lag(self, topics: Any) -> int:
         lag = 0
@@ -418,13 +412,14 @@ class LiveRuntime:
     def stopped(self) -> None:
         """The last stats line and a clear end mark, once Faust has stopped the agents."""
         self.producer.flush(10)
+        self.reader.close()  # leaves the inputs group at once: its partitions move without waiting
         self._stats_line()
         log.info('{"event": "worker stopped"}')
 
     def _stats_line(self) -> None:
         """One JSON line: throughput, input lag, internal backlog (records), MQLs, breaches."""
         line = self.stats.line(
-            lag=self._lag(self.input_names),
+            lag=self.reader.lag(self.next_offset),
             backlog=self._lag((self.ingest_name, self.routed_name)),
             waiting=self.merge.pending if self.merge else 0,
             partitions=sorted(self.engines),

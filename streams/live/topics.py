@@ -15,6 +15,11 @@ def app_id(settings: Settings) -> str:
     return f"leadstream-engine-v{settings.app_version}"
 
 
+def inputs_group(settings: Settings) -> str:
+    """The consumer group of the worker's input reader (``streams.live.inputs``)."""
+    return f"{app_id(settings)}-inputs"
+
+
 def ensure_internal_topics(settings: Settings, app_id: str, timeout: float = 30.0) -> tuple[str, str]:
     """``<app>-ingest`` (one partition: the router's single, ordered input) and ``<app>-routed``.
 
