@@ -43,8 +43,7 @@ class ReplayBench:
         builds = sorted(set(self.builds))
         return "\n".join(
             [
-                f"build: {builds[0] if len(builds) == 1 else ' / '.join(builds)}"
-                f" (pure Python: {PURE_ENV}=1; native: make native)",
+                f"build: {' / '.join(builds)} ({PURE_ENV}=1 forces pure Python; `make native` builds native)",
                 f"workload: {self.events:,} events (generated in {self.generate_s:.1f} s)",
                 f"raw baseline (JSON parse + validate only): {self.baseline_eps:,.0f} events/s",
                 f"leadstream replay (parse + decide + write): median {med:,.0f} events/s"

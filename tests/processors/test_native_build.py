@@ -74,7 +74,10 @@ def test_a_deleted_source_or_another_python_falls_back(fake_build: tuple[Path, P
     assert activate([], native, root).kind == "pure"
 
 
-def test_no_build_is_pure_python_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_build_is_pure_python_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PURE_ENV, raising=False)
     assert activate([], tmp_path / ".native", tmp_path).detail == "no native build"
     assert capsys.readouterr().err == ""
 
