@@ -258,6 +258,8 @@ def main() -> int:
         shutil.rmtree(NATIVE_DIR, ignore_errors=True)
         staged.chmod(0o755)
         staged.rename(NATIVE_DIR)
+    except OSError as exc:  # e.g. another build put its .native/ there first
+        return skipped(f"cannot install the build in {NATIVE_DIR.name}/: {exc}")
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     print(f"native build: done in {time.perf_counter() - start:.0f} s (.native/)", flush=True)
