@@ -5,11 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench bench-replay clean stack-up stack-down
+.PHONY: setup native demo test lint bench bench-replay clean stack-up stack-down
 
+# The native build is optional: when it cannot be made it says why in one line and exits 0.
 setup: $(STAMP)
 	@bash scripts/install-system-deps.sh
 	@$(BIN)/python -m infra.prefetch
+	@$(BIN)/python scripts/build_native.py
+
+# processors/ compiled with mypyc into .native/ (git-ignored); skipped when already current.
+native: $(STAMP)
+	@$(BIN)/python scripts/build_native.py
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,4 +45,4 @@ stack-down:
 
 clean:
 	-$(BIN)/leadstream dev down
-	rm -rf .run
+	rm -rf .run .native

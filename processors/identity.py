@@ -6,11 +6,16 @@ within the window. Personal email domains never join an account.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from processors import intent
 from processors.ids import stable_id
 from processors.rules import Rules
 from processors.state import AccountState, ContactState, VisitorState
 from schemas.models import CrmChange
+
+if TYPE_CHECKING:
+    from processors.engine import Store
 
 ACCOUNT_ATTRS = ("name", "employee_count", "industry", "country", "territory")
 CONTACT_ATTRS = ("job_title", "department", "seniority", "country")
@@ -21,7 +26,7 @@ def normalise_email(email: str) -> str:
 
 
 class Identity:
-    def __init__(self, store, rules: Rules) -> None:  # store: processors.engine.Store
+    def __init__(self, store: Store, rules: Rules) -> None:
         self.store = store
         self.rules = rules
         self._personal = rules.fit.negatives.personal_email.normalised

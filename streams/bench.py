@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from processors._native import PURE_ENV
 from processors.engine import Engine
 from processors.rules import load_rules
 from streams.replay import LineReader, topic_map
@@ -35,11 +36,14 @@ class ReplayBench:
     peak_rss_mb: float
     contacts: int
     bytes_per_contact: float
+    builds: list[str]  # what each replay process ran: native (mypyc) or pure Python
 
     def render(self) -> str:
         med = statistics.median(self.replay_eps)
+        builds = sorted(set(self.builds))
         return "\n".join(
             [
+                f"build: {' / '.join(builds)} ({PURE_ENV}=1 forces pure Python; `make native` builds native)",
                 f"workload: {self.events:,} events (generated in {self.generate_s:.1f} s)",
                 f"raw baseline (JSON parse + validate only): {self.baseline_eps:,.0f} events/s",
                 f"leadstream replay (parse + decide + write): median {med:,.0f} events/s"
@@ -66,7 +70,7 @@ def _baseline(path: Path) -> float:
     return n / (time.perf_counter() - start)
 
 
-def _replay_subprocess(path: Path, out: Path) -> tuple[float, float]:
+def _replay_subprocess(path: Path, out: Path) -> tuple[float, float, str]:
     exe = Path(sys.executable).with_name("leadstream")
     start = time.perf_counter()
     proc = subprocess.run(
@@ -80,7 +84,8 @@ def _replay_subprocess(path: Path, out: Path) -> tuple[float, float]:
     if match is None:
         raise RuntimeError(f"no throughput in replay output: {proc.stderr[-300:]}")
     eps = float(match.group(1).replace(",", ""))
-    return eps, wall
+    build = re.search(r"build: (.+)", proc.stderr)
+    return eps, wall, build.group(1).strip() if build else "unknown"
 
 
 def _state_size(path: Path) -> tuple[int, float]:
@@ -109,11 +114,12 @@ def bench_replay(events: int, seed: int, runs: int, workdir: Path) -> ReplayBenc
     count = write_jsonl(cfg, path)
     generated = time.perf_counter() - start
     baseline = _baseline(path)
-    replay_eps, wall_eps = [], []
+    replay_eps, wall_eps, builds = [], [], []
     for _ in range(runs):
-        eps, wall = _replay_subprocess(path, workdir / "out.jsonl")
+        eps, wall, build = _replay_subprocess(path, workdir / "out.jsonl")
         replay_eps.append(eps)
         wall_eps.append(count / wall)
+        builds.append(build)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     contacts, per_contact = _state_size(path)
-    return ReplayBench(count, generated, baseline, replay_eps, wall_eps, peak, contacts, per_contact)
+    return ReplayBench(count, generated, baseline, replay_eps, wall_eps, peak, contacts, per_contact, builds)

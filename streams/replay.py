@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
+import processors
 from processors.clock import to_ms
 from processors.engine import Engine
 from processors.rules import Rules
@@ -41,6 +42,7 @@ class ReplaySummary:
     outputs: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
     elapsed_s: float = 0.0
+    build: str = field(default_factory=lambda: str(processors.BUILD))  # native (mypyc) or pure Python
 
     @property
     def events_per_s(self) -> float:
@@ -52,6 +54,7 @@ class ReplaySummary:
         ]
         lines += [f"  {topic:<18} {n}" for topic, n in sorted(self.outputs.items())]
         lines.append(f"  elapsed {self.elapsed_s:.2f} s, {self.events_per_s:,.0f} events/s")
+        lines.append(f"  build: {self.build}")
         return "\n".join(lines)
 
 
