@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 bench: bench-replay
 
-bench-replay: $(STAMP)
+bench-replay: native
 	$(BIN)/leadstream bench replay
 
 stack-up: setup
