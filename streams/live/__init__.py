@@ -2,8 +2,9 @@
 
 Data path (one Kafka topic between each stage, internal topics prefixed by the app id):
 
-* ``ingest`` (input topics, any number of workers): decode + validate, dead-letter bad records,
-  batch valid events with a progress report per input partition.
+* ``ingest`` (input topics, any number of workers; a plain consumer, ``inputs.py``): decode +
+  validate, dead-letter bad records, batch valid events with a progress report per input
+  partition.
 * ``route`` (one partition, so one active worker): merges the input partitions in event-time
   order using those progress reports, resolves which identity cluster (account, domain or
   lone contact) an event belongs to, and forwards it in order to that cluster's partition.

@@ -1,4 +1,4 @@
-"""The Faust app: topics, tables and the three agents of the live runtime.
+"""The Faust app: topics, tables, the ingest task and the two agents of the live runtime.
 
 Faust is the runtime here (consumer group, rebalancing, changelogged tables, commits); the
 decisions are ``processors.engine.Engine``'s, exactly as in replay. Delivery is at-least-once:
