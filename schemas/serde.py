@@ -58,8 +58,20 @@ class AvroSerde:
             from confluent_kafka.schema_registry import Schema
 
             schema = Schema(avro.schema_json(avro_name), schema_type="AVRO")
-            self._ids[key] = self._registry.register_schema(subject_for(topic), schema)
+            self._ids[key] = self._register(subject_for(topic), schema)
         return self._ids[key]
+
+    def _register(self, subject: str, schema: Any) -> int:
+        """Register (idempotent), or find the id when another process registered it first: two
+        workers starting together both register, and Apicurio answers the loser 409."""
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            return int(self._registry.register_schema(subject, schema))
+        except SchemaRegistryError as exc:
+            if exc.http_status_code != 409:
+                raise
+            return int(self._registry.lookup_schema(subject, schema).schema_id)
 
     def encode(self, topic: str, record: models.Record) -> bytes:
         return self.encode_datum(topic, record.avro_name, avro.to_datum(record))

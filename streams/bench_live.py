@@ -70,6 +70,7 @@ class LiveBenchConfig:
     warmup_events: int = 100
     seed: int = 7
     partitions: int = 4
+    workers: int = 1  # `leadstream worker` processes in one group (scale-out on this machine)
     workdir: Path = Path(".run/bench-live")
     timeout_s: float = 600.0  # per wait for the worker to drain
     startup_timeout_s: float = 180.0  # the worker's first drain includes its start-up
@@ -552,7 +553,7 @@ class LiveBench:
         rss = f"{self.peak_rss_mib:,.0f} MiB" if self.peak_rss_mib is not None else "n/a (no /proc)"
         lines = [
             f"cluster {self.bootstrap}; topics {self.rid}.* ({c.partitions} partitions); app version {self.rid}",
-            f"worker log {self.log_path}",
+            f"workers: {c.workers} (first log {self.log_path})",
             f"warm-up (seed {c.seed}): {ph['warm-up'].describe()}",
             f"fixed rate, asked {c.rate:,.0f} events/s for {c.seconds:g} s: "
             + (ph["fixed"].describe() if "fixed" in ph else skipped),
@@ -565,7 +566,7 @@ class LiveBench:
             f"raw baseline (bare consumer + fastavro decode, same input topics, {self.baseline_events:,} events):"
             f" {self.baseline_eps:,.0f} events/s",
             f"  ratio to baseline: {ratio:.3f}",
-            f"worker peak RSS: {rss}",
+            f"worker peak RSS (all workers): {rss}",
             f"MQLs: {self.latency.mqls:,} in all phases ({self.latency.elsewhere:,} decided by events of other phases)",
             f"lag 0 is read from the group's committed offsets every {POLL_S:g} s, so it lands up to ~1 s late",
         ]
@@ -573,12 +574,23 @@ class LiveBench:
 
 
 def run_phases(
-    out: StampedProducer, events: Stream, lag: GroupLag, worker: WorkerProcess, cfg: LiveBenchConfig, echo: Callable
+    out: StampedProducer,
+    events: Stream,
+    lag: GroupLag,
+    workers: list[WorkerProcess],
+    cfg: LiveBenchConfig,
+    echo: Callable,
 ) -> dict[str, Phase]:
-    """Warm-up (the worker is up and deciding), fixed rate (latency), full speed (throughput).
+    """Warm-up (the workers are up, deciding and sharing the partitions), fixed rate (latency),
+    full speed (throughput).
 
     A phase starts only when the one before drained: its figures would otherwise include that backlog.
     """
+
+    def alive() -> None:
+        for worker in workers:
+            worker.check_alive()
+
     plan = [
         ("warm-up", cfg.warmup_events, 200.0, cfg.startup_timeout_s),
         ("fixed", cfg.rate_events, cfg.rate, cfg.timeout_s),
@@ -588,11 +600,24 @@ def run_phases(
     for name, count, rate, timeout in plan:
         echo(f"{name}: {count:,} events at {f'{rate:,.0f}/s' if rate else 'full speed'}")
         produced = produce_phase(out, events, count, rate)
-        phases[name] = phase = Phase(produced, wait_drained(lag, timeout, worker.check_alive))
+        phases[name] = phase = Phase(produced, wait_drained(lag, timeout, alive))
         echo(f"{name}: {phase.describe()}")
         if not phase.drained:
             break
+        if name == "warm-up":
+            wait_shared(workers, cfg.startup_timeout_s, alive)
     return phases
+
+
+def wait_shared(workers: list[WorkerProcess], timeout: float, alive: Callable[[], None]) -> None:
+    """Until every worker decides some engine partitions: the measured phases start after the
+    rebalance that shares them (one worker passes at once)."""
+    deadline = time.monotonic() + timeout
+    while len(workers) > 1 and not all(w.stats().get("partitions") for w in workers):
+        alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the workers did not share the partitions within {timeout:.0f} s")
+        time.sleep(POLL_S)
 
 
 def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None] = lambda _: None) -> LiveBench:
@@ -607,18 +632,24 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     assert serde is not None
     client = registry(settings)
     groups = [inputs_group(settings), app_id(settings)]
-    worker = WorkerProcess(worker_env(settings, workdir / "worker-data"), workdir / "worker.log")
-    result = LiveBench(cfg, rid, str(settings.bootstrap_servers), worker.log_path)
+    workers = [
+        WorkerProcess(worker_env(settings, workdir / f"worker-{i}-data"), workdir / f"worker-{i}.log")
+        for i in range(max(cfg.workers, 1))
+    ]
+    result = LiveBench(cfg, rid, str(settings.bootstrap_servers), workers[0].log_path)
     out = StampedProducer(settings, serde)
-    echo(f"run {rid}: starting `leadstream worker` (log {worker.log_path})")
+    echo(f"run {rid}: starting {len(workers)} `leadstream worker` (logs in {workdir})")
     try:
-        worker.start()
+        for worker in workers:
+            worker.start()
         try:
             lag = GroupLag(settings, groups, [settings.topic(s.name) for s in INPUTS])
-            result.phases = run_phases(out, workload(cfg), lag, worker, cfg, echo)
-            result.peak_rss_mib = worker.peak_rss_mib()
+            result.phases = run_phases(out, workload(cfg), lag, workers, cfg, echo)
+            peaks = [w.peak_rss_mib() for w in workers]
+            result.peak_rss_mib = sum(p for p in peaks if p is not None) if any(p is not None for p in peaks) else None
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
         echo("worker stopped; reading MQLs and measuring the raw baseline")
         fixed = result.phases.get("fixed")
         if fixed is not None:
@@ -628,4 +659,5 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     finally:
         if cfg.cleanup:
             cleanup(settings, client, groups)
-            shutil.rmtree(workdir / "worker-data", ignore_errors=True)
+            for i in range(len(workers)):
+                shutil.rmtree(workdir / f"worker-{i}-data", ignore_errors=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -27,3 +29,19 @@ def test_a_refused_record_makes_flush_raise(kafka_settings: Settings) -> None:
         writer.flush(timeout=None)  # the live worker's flush: no deadline, yet a refusal still ends it
     writer.send(topic, b"fits again")
     writer.flush()  # the error was reported once; the writer goes on
+
+
+def test_workers_registering_a_new_subject_at_once_agree_on_its_schema_id(kafka_settings: Settings) -> None:
+    """Two workers starting together both register each output subject; the registry answers the
+    loser 409 (Apicurio), which must not stop it (bench live --workers 2 crashed on it)."""
+    topics = [f"race-{uuid.uuid4().hex[:8]}.lead.mql" for _ in range(8)]
+    serdes = [avro_serde(kafka_settings) for _ in range(4)]  # each its own registry client
+    start = threading.Barrier(len(serdes))
+
+    def register(serde: object) -> list[int]:
+        start.wait()
+        return [serde.schema_id(topic, "mql") for topic in topics]  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(len(serdes)) as pool:
+        ids = list(pool.map(register, serdes))
+    assert all(row == ids[0] for row in ids), ids
