@@ -37,8 +37,8 @@ class IngestBatch:
     """Valid events of some input partitions, plus how far each of those partitions has got."""
 
     events: list[Item] = field(default_factory=list)
-    # source -> (newest event time handed on or None, wall time ms of the fetch that found the
-    # partition fully read, or None while it has records left)
+    # source -> (newest event time handed on or None, wall time ms at which the partition was
+    # confirmed fully read, or None while it has records left)
     progress: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     read_ms: int = 0  # wall time the events had been read by (see ``streams.live.merge``)
 

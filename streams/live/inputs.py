@@ -22,10 +22,11 @@ from leadstream.settings import Settings
 
 log = logging.getLogger("leadstream.worker")
 TP = tuple[str, int]
-# librdkafka's long-poll when a partition has nothing new: it bounds how stale a cached high
-# watermark can be, which is what "found empty at time t" rests on (``streams.live.merge``).
-FETCH_WAIT_MS = 100
-STALE_MARGIN_MS = 50  # one round trip on top, generously
+FETCH_WAIT_MS = 100  # librdkafka's long-poll when a partition has nothing new
+# A partition's "fully read at time t" claim (``streams.live.merge``) rests on a high watermark
+# asked of the broker at t; one such answer serves the claims of this long.
+VERIFY_EVERY_MS = 100
+BROKER_BACKOFF_MS = 1_000  # after the broker failed to answer, how long to stop asking it
 
 
 class InputReader:
@@ -51,6 +52,8 @@ class InputReader:
         )
         self.assigned: set[TP] = set()
         self.start: dict[TP, int] = {}  # where each partition started: its committed offset
+        self.asked: dict[TP, tuple[int, int]] = {}  # (wall ms when asked, high watermark the broker gave)
+        self.unanswered_until = 0  # wall ms: the broker did not answer, ask again after this
         self.consumer.subscribe(topics, on_assign=self._assign, on_revoke=self._revoke, on_lost=self._revoke)
 
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -58,6 +61,7 @@ class InputReader:
         self.assigned.update(tps)
         for tp in tps:
             self.start.pop(tp, None)
+            self.asked.pop(tp, None)
 
     def _revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
@@ -82,21 +86,52 @@ class InputReader:
     def empty_at(self, tp: TP, next_offset: int | None) -> int | None:
         """Wall time (ms) by which the partition was seen fully read, or None if it has records left.
 
-        The cached high watermark comes from librdkafka's last fetch response, at most
-        ``FETCH_WAIT_MS`` (plus a round trip) old while the partition is caught up.
+        librdkafka's cached high watermark says cheaply whether records are left, but not how old
+        it is (its fetcher thread may be starved of CPU). So a partition that looks fully read is
+        confirmed by asking the broker; the claim is dated when the question was sent.
         """
-        now = int(time.time() * 1000)
         _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
         if high is None or high < 0:
             return None
         if next_offset is None:  # nothing read since assignment: where did it start?
-            if tp not in self.start:
+            next_offset = self._start(tp)
+            if next_offset is None:
+                return None
+        if next_offset < high:
+            return None
+        asked = self._ask(tp)
+        return asked[0] if asked is not None and next_offset >= asked[1] else None
+
+    def _start(self, tp: TP) -> int | None:
+        """The partition's committed offset (or its first one); None while the broker cannot say."""
+        if tp not in self.start:
+            if time.time() * 1000 < self.unanswered_until:
+                return None
+            try:
                 committed = self.consumer.committed([TopicPartition(*tp)], timeout=5)[0].offset
                 if committed == OFFSET_INVALID or committed < 0:
                     committed = self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=5)[0]
-                self.start[tp] = committed
-            next_offset = self.start[tp]
-        return now - FETCH_WAIT_MS - STALE_MARGIN_MS if next_offset >= high else None
+            except KafkaException:
+                self.unanswered_until = int(time.time() * 1000) + BROKER_BACKOFF_MS
+                return None
+            self.start[tp] = committed
+        return self.start[tp]
+
+    def _ask(self, tp: TP) -> tuple[int, int] | None:
+        """(when, high watermark) from the broker, at most ``VERIFY_EVERY_MS`` old; None while it
+        cannot answer (a broker restart): no claim is made then."""
+        now = int(time.time() * 1000)
+        last = self.asked.get(tp)
+        if last is None or now - last[0] >= VERIFY_EVERY_MS:
+            if now < self.unanswered_until:
+                return None
+            try:
+                _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=1, cached=False)
+            except KafkaException:
+                self.unanswered_until = int(time.time() * 1000) + BROKER_BACKOFF_MS
+                return None
+            last = self.asked[tp] = (now, high)
+        return last
 
     def lag(self, next_offsets: dict[TP, int]) -> int:
         lag = 0

@@ -1,7 +1,7 @@
 """Event-time merge of many input partitions, so the live run decides in replay's order.
 
 Kafka orders records within a partition only. Each source partition reports the newest event
-time it has handed over and, when it has nothing left to read, the wall time of the fetch that
+time it has handed over and, when it has nothing left to read, the wall time at which the broker
 showed it so. An event is released once every source has either moved past it in event time or
 been found empty at least ``skew_ms`` after the event arrived.
 
@@ -30,7 +30,7 @@ class EventTimeMerge:
     sources: frozenset[str]
     skew_ms: int  # LEADSTREAM_PARTITION_SKEW_MS
     newest: dict[str, int | None] = field(default_factory=dict)
-    # source -> wall time (ms) of the fetch that found it fully read; None while it has records left
+    # source -> wall time (ms) at which it was confirmed fully read; None while it has records left
     empty_at: dict[str, int | None] = field(default_factory=dict)
     _heap: list[tuple[int, str, int, int, Item, Any, int]] = field(default_factory=list)
     _seq: int = 0
