@@ -13,10 +13,12 @@ re-reads them (at-least-once; the router and the engine drop what they have alre
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from leadstream.settings import Settings
 
@@ -24,9 +26,8 @@ log = logging.getLogger("leadstream.worker")
 TP = tuple[str, int]
 FETCH_WAIT_MS = 100  # librdkafka's long-poll when a partition has nothing new
 # A partition's "fully read at time t" claim (``streams.live.merge``) rests on a high watermark
-# asked of the broker at t; one such answer serves the claims of this long.
-VERIFY_EVERY_MS = 100
-BROKER_BACKOFF_MS = 1_000  # after the broker failed to answer, how long to stop asking it
+# asked of the broker at t, by a background thread, for all assigned partitions at once:
+ASK_EVERY_S = 0.1
 
 
 class InputReader:
@@ -53,15 +54,32 @@ class InputReader:
         self.assigned: set[TP] = set()
         self.start: dict[TP, int] = {}  # where each partition started: its committed offset
         self.asked: dict[TP, tuple[int, int]] = {}  # (wall ms when asked, high watermark the broker gave)
-        self.unanswered_until = 0  # wall ms: the broker did not answer, ask again after this
         self.consumer.subscribe(topics, on_assign=self._assign, on_revoke=self._revoke, on_lost=self._revoke)
+        self._admin = AdminClient(settings.kafka_config())
+        self._closed = threading.Event()
+        threading.Thread(target=self._ask_broker, name="input-watermarks", daemon=True).start()
+
+    def _ask_broker(self) -> None:
+        """Every ``ASK_EVERY_S``: the high watermark of each assigned partition, dated when asked.
+        Off the event loop; while the broker does not answer, nothing new is claimed."""
+        while not self._closed.wait(ASK_EVERY_S):
+            tps = list(self.assigned)
+            if not tps:
+                continue
+            asked_at = int(time.time() * 1000)
+            try:
+                futures = self._admin.list_offsets({TopicPartition(*tp): OffsetSpec.latest() for tp in tps})
+                answers = {(k.topic, k.partition): f.result(timeout=5).offset for k, f in futures.items()}
+            except Exception:  # the broker is away (a restart): ask again next round
+                continue
+            for tp, high in answers.items():
+                self.asked[tp] = (asked_at, high)
 
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         self.assigned.update(tps)
         for tp in tps:
             self.start.pop(tp, None)
-            self.asked.pop(tp, None)
 
     def _revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
@@ -87,8 +105,8 @@ class InputReader:
         """Wall time (ms) by which the partition was seen fully read, or None if it has records left.
 
         librdkafka's cached high watermark says cheaply whether records are left, but not how old
-        it is (its fetcher thread may be starved of CPU). So a partition that looks fully read is
-        confirmed by asking the broker; the claim is dated when the question was sent.
+        it is (its fetcher thread may be starved of CPU). So the claim rests on the broker's answer
+        to ``_ask_broker``, dated when the question was sent.
         """
         _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
         if high is None or high < 0:
@@ -99,39 +117,20 @@ class InputReader:
                 return None
         if next_offset < high:
             return None
-        asked = self._ask(tp)
+        asked = self.asked.get(tp)
         return asked[0] if asked is not None and next_offset >= asked[1] else None
 
     def _start(self, tp: TP) -> int | None:
         """The partition's committed offset (or its first one); None while the broker cannot say."""
         if tp not in self.start:
-            if time.time() * 1000 < self.unanswered_until:
-                return None
             try:
                 committed = self.consumer.committed([TopicPartition(*tp)], timeout=5)[0].offset
                 if committed == OFFSET_INVALID or committed < 0:
                     committed = self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=5)[0]
             except KafkaException:
-                self.unanswered_until = int(time.time() * 1000) + BROKER_BACKOFF_MS
                 return None
             self.start[tp] = committed
         return self.start[tp]
-
-    def _ask(self, tp: TP) -> tuple[int, int] | None:
-        """(when, high watermark) from the broker, at most ``VERIFY_EVERY_MS`` old; None while it
-        cannot answer (a broker restart): no claim is made then."""
-        now = int(time.time() * 1000)
-        last = self.asked.get(tp)
-        if last is None or now - last[0] >= VERIFY_EVERY_MS:
-            if now < self.unanswered_until:
-                return None
-            try:
-                _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), timeout=1, cached=False)
-            except KafkaException:
-                self.unanswered_until = int(time.time() * 1000) + BROKER_BACKOFF_MS
-                return None
-            last = self.asked[tp] = (now, high)
-        return last
 
     def lag(self, next_offsets: dict[TP, int]) -> int:
         lag = 0
@@ -142,6 +141,7 @@ class InputReader:
         return lag
 
     def close(self) -> None:
+        self._closed.set()
         try:
             self.consumer.close()
         except KafkaException as exc:  # its final commit: as above, only means reading again
