@@ -33,6 +33,7 @@ from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
     KafkaError,
+    KafkaException,
     Producer,
     TopicPartition,
 )
@@ -56,6 +57,8 @@ GRACE_S = 1.0
 MIN_LATENCY_SAMPLES = 100  # below this a p99 is one or two samples: say so instead of printing it
 Stream = Iterator[tuple[str, dict[str, Any]]]
 
+
+STATS_EVERY_S = 0.5  # the workers' stats lines tell the bench when nothing waits in their merge
 
 # --- run identity and settings -----------------------------------------------------------------
 
@@ -247,10 +250,20 @@ class GroupLag:
         futures = self.admin.list_offsets(request, request_timeout=10)
         return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
 
-    def snapshot(self) -> Snapshot:
-        committed = self.committed()
-        topics = set(self.inputs) | {t for t, _ in committed}
-        return Snapshot(time.monotonic(), committed, self.highs(topics))
+    def snapshot(self, attempts: int = 50) -> Snapshot:
+        """Retried a while on broker errors: a topic the worker has just created (Faust's own) can
+        answer "not leader" for a moment."""
+        failed = 0
+        while True:
+            try:
+                committed = self.committed()
+                topics = set(self.inputs) | {t for t, _ in committed}
+                return Snapshot(time.monotonic(), committed, self.highs(topics))
+            except KafkaException:
+                failed += 1
+                if failed >= attempts:
+                    raise
+                time.sleep(POLL_S)
 
 
 @dataclass(frozen=True)
@@ -296,23 +309,37 @@ def drained(now: Snapshot, earlier: Snapshot, inputs: frozenset[str]) -> bool:
     return inputs_committed(now, inputs) and all(now.committed.get(tp, 0) >= h for tp, h in earlier.highs.items())
 
 
-def wait_drained(lag: GroupLag, timeout: float, alive: Callable[[], None], grace_s: float = GRACE_S) -> Drain:
-    """Poll until the group has consumed and committed everything; call after the producer flushed.
+def wait_drained(
+    lag: GroupLag,
+    timeout: float,
+    alive: Callable[[], None],
+    grace_s: float = GRACE_S,
+    settled: Callable[[int], bool] = lambda _since_ms: True,
+) -> Drain:
+    """Poll until the groups have consumed and committed everything and ``settled(since_ms)`` says
+    the workers hold nothing back (the router commits ingest records whose events still wait in
+    its merge); call after the producer flushed.
 
     The finish time is the poll that saw it, so it is late by up to one poll plus the worker's
-    commit interval; ``grace_s`` covers records the worker writes to itself while idle.
+    commit interval (and its stats interval); ``grace_s`` covers records the worker writes to
+    itself while idle.
     """
     inputs = frozenset(lag.inputs)
     first = snap = lag.snapshot()
     history: deque[Snapshot] = deque([first])
     deadline = first.at + timeout
     inputs_done = None
+    committed_since_ms: int | None = None  # wall time the offsets first said drained
     while True:
         if inputs_done is None and inputs_committed(snap, inputs):
             inputs_done = snap
         ref = history[0]
         if ref.at <= snap.at - grace_s and drained(snap, ref, inputs):
-            return Drain(inputs, first, snap, snap.at, inputs_done)
+            committed_since_ms = committed_since_ms or int(time.time() * 1000)
+            if settled(committed_since_ms):
+                return Drain(inputs, first, snap, time.monotonic(), inputs_done)
+        else:
+            committed_since_ms = None
         if time.monotonic() >= deadline:
             return Drain(inputs, first, snap, None, inputs_done)
         time.sleep(POLL_S)
@@ -591,6 +618,11 @@ def run_phases(
         for worker in workers:
             worker.check_alive()
 
+    def settled(since_ms: int) -> bool:
+        """Every worker reported, after ``since_ms``, no event waiting in its merge or backlog."""
+        lines = [w.stats() for w in workers]
+        return all(s.get("at_ms", 0) >= since_ms and not s.get("waiting") and not s.get("backlog") for s in lines)
+
     plan = [
         ("warm-up", cfg.warmup_events, 200.0, cfg.startup_timeout_s),
         ("fixed", cfg.rate_events, cfg.rate, cfg.timeout_s),
@@ -600,7 +632,7 @@ def run_phases(
     for name, count, rate, timeout in plan:
         echo(f"{name}: {count:,} events at {f'{rate:,.0f}/s' if rate else 'full speed'}")
         produced = produce_phase(out, events, count, rate)
-        phases[name] = phase = Phase(produced, wait_drained(lag, timeout, alive))
+        phases[name] = phase = Phase(produced, wait_drained(lag, timeout, alive, settled=settled))
         echo(f"{name}: {phase.describe()}")
         if not phase.drained:
             break
@@ -633,7 +665,9 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
     client = registry(settings)
     groups = [inputs_group(settings), app_id(settings)]
     workers = [
-        WorkerProcess(worker_env(settings, workdir / f"worker-{i}-data"), workdir / f"worker-{i}.log")
+        WorkerProcess(
+            worker_env(settings, workdir / f"worker-{i}-data", stats_every_s=STATS_EVERY_S), workdir / f"worker-{i}.log"
+        )
         for i in range(max(cfg.workers, 1))
     ]
     result = LiveBench(cfg, rid, str(settings.bootstrap_servers), workers[0].log_path)

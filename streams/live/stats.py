@@ -42,6 +42,7 @@ class Stats:
         self._last = (now, self.decided)
         return {
             "event": "stats",
+            "at_ms": int(time.time() * 1000),  # wall clock: a reader can tell a fresh line from an old one
             "consumed": self.consumed,
             "decided": self.decided,
             "events_per_s": round(rate, 1),
