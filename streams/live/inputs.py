@@ -4,7 +4,7 @@ Faust hands every record to an asyncio agent one at a time; a bare counting agen
 7,000 records/s here, far below what the engine decides. Inputs are the only per-event
 records in the live runtime (the internal hops carry batches), so they are read in C batches
 by their own consumer group, ``<app>-inputs``, and Faust keeps the batched internal topics and
-the tables. The reader is polled from the event loop without ever blocking it.
+the tables. The reader is polled from the event loop and never waits there for records.
 
 Offsets are committed only after the ingest records built from them are in Kafka, so a crash
 re-reads them (at-least-once; the router and the engine drop what they have already seen).
