@@ -197,13 +197,13 @@ class LiveRuntime:
 
     def _ingest(self, messages: list[Message]) -> None:
         batch = IngestBatch()
-        read: dict[TP, int] = {}
+        read: set[TP] = set()
         for message in messages:
             if message.error():
                 log.warning("input read error: %s", message.error())
                 continue
             item = self._accept(message)
-            read[(message.topic(), message.partition())] = message.offset() + 1
+            read.add((message.topic(), message.partition()))
             if item is not None:
                 batch.events.append(item)
         batch.progress = self._progress()
@@ -211,7 +211,7 @@ class LiveRuntime:
         for record in batch.records():
             self.writer.send(self.ingest_name, record, partition=0)
         self.writer.flush(timeout=None)
-        self.reader.commit(read)
+        self.reader.commit({tp: self.next_offset[tp] for tp in read})
         self.last_report = time.monotonic()
 
     def _accept(self, message: Message) -> Item | None:
