@@ -24,11 +24,17 @@ def _plain(obj: Any) -> dict[str, Any]:
 def dump_contact(c: ContactState) -> bytes:
     data = _plain(c)
     data["sla"] = _plain(c.sla) if c.sla else None
+    if c.crm_confirmed:
+        # Written only when False: a confirmed contact's record stays as it was before the flag.
+        del data["crm_confirmed"]
     return orjson.dumps({"v": VERSION, "contact": data})
 
 
 def load_contact(raw: bytes) -> ContactState:
     data = orjson.loads(raw)["contact"]
+    # Records without the flag (all of them before it existed) behave as they always did: a
+    # contact with a CRM id was kept, so it counts as confirmed.
+    data.setdefault("crm_confirmed", True)
     data["window"] = [tuple(s) for s in data["window"]]
     data["profile"] = {k: tuple(v) for k, v in data["profile"].items()}
     data["sla"] = SlaClock(**data["sla"]) if data["sla"] else None

@@ -310,13 +310,15 @@ class Engine:
         window_horizon = now - window_ms
         forget = []
         for key, c in st.contacts.items():
-            # Every window is pruned (that is part of the expiry), then the idle, CRM-less leads go.
+            # Every window is pruned (that is part of the expiry), then the idle leads go that the
+            # CRM never confirmed: CRM-less ones, and those only web visits' contact_id named
+            # (anyone can send one; kept, a million distinct ids would be kept forever).
             window = c.window
             if window and window[0][0] <= window_horizon:  # prune's own early exit, without the call
                 intent.prune(window, now, window_ms)
             if (
                 c.updated_ms < idle  # the rarest condition first
-                and c.crm_id is None
+                and (c.crm_id is None or not c.crm_confirmed)
                 and not window
                 and c.stage == "lead"
                 and (c.sla is None or not c.sla.open)
@@ -326,6 +328,9 @@ class Engine:
             contact = st.contacts.pop(key)
             if contact.email and st.emails.get(contact.email) == key:
                 del st.emails[contact.email]
+            crm_id = contact.crm_id
+            if crm_id is not None and st.crm_ids.get(crm_id) == key:
+                del st.crm_ids[crm_id]  # a visitor still pointing at ``key`` finds no contact: fine
         for account in st.accounts.values():
             decisions.prune_members(self, account, now)
 

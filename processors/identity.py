@@ -45,6 +45,8 @@ class Identity:
         return v
 
     def contact_of_visitor(self, visitor: VisitorState) -> ContactState | None:
+        """The visitor's contact, or None: also when the sweep has forgotten it (an idle lead, or
+        a contact only web visits ever named); its visits then wait as anonymous ones."""
         key = visitor.contact_key
         if key is None:
             return None
@@ -82,6 +84,8 @@ class Identity:
         return contact
 
     def contact_by_crm_id(self, crm_id: str, at: int) -> ContactState:
+        """The contact with this CRM id; one created here is unconfirmed until a CRM change names
+        it (``contact_of_change``), so ids that only web visits claim can expire."""
         store = self.store
         contacts = store.contacts
         key = store.crm_ids.get(crm_id)
@@ -90,7 +94,7 @@ class Identity:
             key = store.crm_ids[crm_id] = store.aliases[key]  # merged into another contact
             contact = contacts.get(key) if key else None
         if contact is None:
-            contact = contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id)
+            contact = contacts.get(crm_id) or ContactState(key=crm_id, crm_id=crm_id, crm_confirmed=False)
             contacts[contact.key] = contact
             store.crm_ids[crm_id] = contact.key
         if at > contact.updated_ms:
@@ -105,6 +109,7 @@ class Identity:
             if linked is not None:
                 return linked
             contact = self.contact_by_crm_id(e.contact_id, at)
+            contact.crm_confirmed = True  # the CRM itself names this id: kept like every CRM contact
             if email:
                 contact = self._attach_email(contact, normalise_email(email), e.event_id)
             return contact
@@ -121,6 +126,7 @@ class Identity:
         if contact is None or contact.crm_id is not None:
             return None
         contact.crm_id = crm_id
+        contact.crm_confirmed = True
         self.store.crm_ids[crm_id] = contact.key
         contact.updated_ms = max(contact.updated_ms, at)
         return contact

@@ -54,6 +54,10 @@ class ContactState:
     sla: SlaClock | None = None
     updated_ms: int = 0
     fit_cache: tuple[Any, ...] | None = None  # (account_version, score, reasons, department); derived
+    # False while ``crm_id`` is only what web visits claimed (anyone can send a contact_id): such a
+    # contact expires when idle, like a CRM-less lead. True once a CRM change names it, and for a
+    # contact without ``crm_id`` (nothing to confirm).
+    crm_confirmed: bool = True
 
     @property
     def contact_id(self) -> str:
