@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     rules_file: Path | None = None
     app_version: str = "1"
     lateness_ms: int = 5_000  # how far the live SLA clock trails the wall clock
+    max_future_s: float = 300.0  # an event further ahead of the clock than this is dead-lettered
     partition_skew_ms: int = 250  # how much later than another a quiet input partition may be written
     store_url: str = "memory://"  # Faust table store; rocksdict:// where rocksdict is installed
     replication_factor: int = 1  # for the topics Faust creates (table changelogs)
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
 
     def input_format(self, stream: str) -> ValueFormat:
         return self.input_formats.get(stream, ValueFormat.auto)
+
+    @property
+    def max_future_ms(self) -> int:
+        return int(self.max_future_s * 1000)
 
     @property
     def has_cluster(self) -> bool:

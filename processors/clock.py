@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from schemas.policy import to_ms  # one exact definition, shared with the edge
+
+__all__ = ["DAY_MS", "HOUR_MS", "MINUTE_MS", "day_of", "from_ms", "to_ms"]
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
 
-def to_ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    """Exact, in integers (``fromtimestamp`` goes through float seconds)."""
+    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def day_of(ms: int) -> int:

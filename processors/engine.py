@@ -70,6 +70,9 @@ class Engine:
         self.changed_contacts: set[str] = set()
         self.changed_accounts: set[str] = set()
         self._handlers: dict[type[InputEvent], Callable[[Any, int], list[Output]]] = {}
+        # Events dropped without effect, so no drop is silent (replay summary, live stats).
+        self.repeats = 0  # an event_id already decided
+        self.too_old = 0  # older than the dedupe memory behind the newest event time
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -83,9 +86,13 @@ class Engine:
         event_id = event.event_id
         seen = st.seen
         watermark = st.watermark_ms
-        if event_id in seen or at < watermark - self._horizon_ms:
+        if event_id in seen:
+            self.repeats += 1
+            return []
+        if at < watermark - self._horizon_ms:
             # Older than the dedupe memory: it could be a repeat we no longer remember, and it
             # is outside every window, so it is dropped rather than risk counting it twice.
+            self.too_old += 1
             return []
         if at > watermark:
             st.watermark_ms = at

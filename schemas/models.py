@@ -9,23 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_serializer, model_validator
 
+from schemas import policy
 
-def _not_a_number(value: object) -> object:
-    """SPEC §2: times are ISO-8601 with an offset in JSON (Avro decodes to datetime); an epoch
-    number would silently be read as seconds or milliseconds, so it is refused."""
-    if isinstance(value, int | float):
-        raise ValueError("time must be ISO-8601 with an offset, not a number")
-    return value
-
-
-EventTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+# Every input time goes through the edge's one time rule (``schemas.policy.event_time``).
+EventTime = Annotated[datetime, BeforeValidator(policy.event_time)]
 
 # Checked in pydantic-core (no Python call per field): this is on the hot path of every event.
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+# Optional values with an edge rule; the validator runs only when the field is present.
+OptionalText = Annotated[str | None, BeforeValidator(policy.text)]
+Domain = Annotated[str | None, BeforeValidator(policy.domain)]
+Count = Annotated[int | None, BeforeValidator(policy.count)]
+Email = Annotated[str, BeforeValidator(policy.required_email)]
+OptionalEmail = Annotated[str | None, BeforeValidator(policy.email)]
 
 
 class FormType(StrEnum):
@@ -87,21 +87,8 @@ class AlertKind(StrEnum):
     expansion = "expansion"
 
 
-STAGES_NEEDING_REASON = frozenset({Stage.disqualified, Stage.recycled, Stage.lost})
-DISQUALIFICATION_REASONS = frozenset(
-    {
-        "wrong_persona",
-        "wrong_company_size",
-        "invalid_data",
-        "no_response",
-        "existing_customer",
-        "duplicate",
-        "competitor",
-        "no_current_need",
-        "outside_territory",
-        "other",
-    }
-)
+STAGES_NEEDING_REASON = frozenset(Stage(s) for s in policy.STAGES_NEEDING_REASON)
+DISQUALIFICATION_REASONS = frozenset(policy.REASONS)
 
 
 class Record(BaseModel):
@@ -115,6 +102,10 @@ class Record(BaseModel):
 
 
 class InputEvent(Record):
+    """An input event. Strings are trimmed (in pydantic-core); values with an edge rule follow
+    ``schemas.policy``, so live, replay and backtest read every record the same way."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
     event_id: NonEmptyStr
     occurred_at: EventTime
 
@@ -122,34 +113,34 @@ class InputEvent(Record):
 class WebVisit(InputEvent):
     avro_name: ClassVar[str] = "web_visit"
     visitor_id: NonEmptyStr
-    contact_id: str | None = None
+    contact_id: OptionalText = None
     url: NonEmptyStr
-    referrer: str | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    session_id: str | None = None
-    duration_seconds: int | None = None
-    company_domain: str | None = None
+    referrer: OptionalText = None
+    utm_source: OptionalText = None
+    utm_medium: OptionalText = None
+    utm_campaign: OptionalText = None
+    session_id: OptionalText = None
+    duration_seconds: Count = None
+    company_domain: Domain = None
 
 
 class FormFill(InputEvent):
     avro_name: ClassVar[str] = "form_fill"
     visitor_id: NonEmptyStr
-    email: NonEmptyStr
-    form_type: FormType
-    asset: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    job_title: str | None = None
-    company_name: str | None = None
-    company_domain: str | None = None
-    industry: str | None = None
-    country: str | None = None
-    employee_count: int | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
+    email: Email
+    form_type: Annotated[FormType, BeforeValidator(policy.required_member(tuple(FormType)))]
+    asset: OptionalText = None
+    first_name: OptionalText = None
+    last_name: OptionalText = None
+    job_title: OptionalText = None
+    company_name: OptionalText = None
+    company_domain: Domain = None
+    industry: OptionalText = None
+    country: OptionalText = None
+    employee_count: Count = None
+    utm_source: OptionalText = None
+    utm_medium: OptionalText = None
+    utm_campaign: OptionalText = None
 
 
 FieldValue = bool | int | float | str | None
@@ -157,31 +148,46 @@ FieldValue = bool | int | float | str | None
 
 class CrmChange(InputEvent):
     avro_name: ClassVar[str] = "crm_change"
-    change_type: ChangeType
-    contact_id: str | None = None
-    account_id: str | None = None
-    email: str | None = None
-    actor_id: str | None = None
+    change_type: Annotated[ChangeType, BeforeValidator(policy.required_member(tuple(ChangeType)))]
+    contact_id: OptionalText = None
+    account_id: OptionalText = None
+    email: OptionalEmail = None
+    actor_id: OptionalText = None
     fields: dict[str, FieldValue] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_fields(cls, data: Any) -> Any:
+        """``fields`` by the edge's policy (numbers, flags, enums, emails), before type checks."""
+        if isinstance(data, dict) and isinstance(data.get("fields"), dict):
+            change_type = data.get("change_type")
+            kind = policy.enum_word(change_type) if isinstance(change_type, str) else change_type
+            data = {**data, "fields": policy.crm_fields(kind, data["fields"])}
+        return data
 
     @model_validator(mode="after")
     def _fields_match_change_type(self) -> CrmChange:
         """Reject changes whose fields break SPEC §2, so they dead-letter instead of misleading."""
-        if self.change_type is ChangeType.stage_changed:
-            stage = self.fields.get("stage")
-            try:
-                parsed = Stage(stage)
-            except ValueError:
-                allowed = [s.value for s in Stage]
-                raise ValueError(f"fields.stage: {stage!r} is not one of {allowed}") from None
-            if parsed in STAGES_NEEDING_REASON and not self.fields.get("reason"):
-                raise ValueError(f"fields.reason is required when stage is {parsed.value}")
+        kind = self.change_type
+        fields = self.fields
+        if kind is ChangeType.stage_changed:
+            stage = fields.get("stage")
+            if stage is None:
+                raise ValueError(f"fields.stage is required for stage_changed (one of {list(policy.LEAD_STAGES)})")
+            if stage in policy.STAGES_NEEDING_REASON and not fields.get("reason"):
+                raise ValueError(f"fields.reason is required when stage is {stage}")
             if self.contact_id is None:
                 raise ValueError("contact_id is required for stage_changed")
-        elif self.change_type is ChangeType.contact_upserted and self.contact_id is None:
+        elif kind is ChangeType.contact_upserted and self.contact_id is None:
             raise ValueError("contact_id is required for contact_upserted")
-        elif self.change_type is ChangeType.account_upserted and self.account_id is None:
+        elif kind is ChangeType.account_upserted and self.account_id is None:
             raise ValueError("account_id is required for account_upserted")
+        elif kind is ChangeType.activity_logged:
+            if fields.get("activity_type") is None:
+                allowed = list(policy.ACTIVITY_TYPES)
+                raise ValueError(f"fields.activity_type is required for activity_logged (one of {allowed})")
+            if self.contact_id is None and self.email is None and fields.get("email") is None:
+                raise ValueError("contact_id or email is required for activity_logged")
         return self
 
 
@@ -279,6 +285,12 @@ class DeadLetter(Record):
     error: str
     raw: bytes
     key: bytes | None = None
+
+    @field_serializer("raw", "key", when_used="json")
+    def _as_text(self, value: bytes | None) -> str | None:
+        """JSON has no bytes: the payload as text, bytes that are not UTF-8 as escapes, so a
+        broken line is still written (and readable) instead of failing the run."""
+        return value.decode("utf-8", "backslashreplace") if value is not None else None
 
 
 class WindowSignal(BaseModel):

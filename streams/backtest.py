@@ -7,17 +7,20 @@ consumer group (partitions are assigned, never subscribed, and no offset is comm
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from processors import outcomes
 from processors.clock import to_ms
+from processors.driver import Driver, Failure
 from processors.engine import Engine
 from processors.rules import Rules
 from schemas import models
+from schemas.validation import MAX_FUTURE_MS
 from streams.replay import LineReader, topic_map
 
 Progress = Callable[[int], None]
@@ -30,24 +33,44 @@ class BacktestInput:
     total: int
     dead_letters: int = 0
     path: Path | None = None  # a file source can be replayed again, in another process
+    # The accepted events again from the start (a failed decision is undone by re-deciding them).
+    again: Callable[[], Iterator[TimedEvent]] | None = None
 
 
-def from_file(path: Path) -> BacktestInput:
-    reader = LineReader(topic_map())
+def from_file(path: Path, now_ms: int | None = None, max_future_ms: int = MAX_FUTURE_MS) -> BacktestInput:
+    """A history file, judged like ``leadstream replay`` judges it (same edge, same clock rule)."""
+    reference = now_ms if now_ms is not None else int(time.time() * 1000)
+    reader = LineReader(topic_map(), reference_ms=reference, max_future_ms=max_future_ms)
     with path.open("rb") as fh:
         index = reader.index(fh)
     source = BacktestInput(iter(()), len(index), path=path)
 
-    def events() -> Iterator[TimedEvent]:
+    def accepted(count_dead: bool) -> Iterator[TimedEvent]:
         for at, n, line in index:
-            event = reader.event(n, line)
+            event = reader.event(n, line, at)
             if isinstance(event, models.DeadLetter):
-                source.dead_letters += 1
+                source.dead_letters += count_dead
             else:
                 yield at, event  # type: ignore[misc]
 
-    source.events = events()
+    source.events = accepted(True)
+    source.again = lambda: accepted(False)
     return source
+
+
+@dataclass
+class _SourceCheckpoint:
+    """A backtest's checkpoint is the start: a fresh engine and the source's events again."""
+
+    rules: Rules
+    source: BacktestInput
+
+    def rebuild(self) -> Engine:
+        return Engine(self.rules)
+
+    def events_since(self, count: int) -> Iterator[TimedEvent]:
+        events = self.source.again() if self.source.again is not None else iter(self.source.events)
+        return itertools.islice(events, count)
 
 
 def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> BacktestInput:
@@ -55,7 +78,7 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
     from confluent_kafka import Consumer, TopicPartition
 
     from schemas.catalog import INPUTS
-    from schemas.validation import accept
+    from schemas.validation import accept, reference_ms
     from streams.kafka_io import avro_serde
 
     serde = avro_serde(settings)
@@ -100,6 +123,8 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
                     settings.input_format(spec.name),
                     serde,
                     msg.key(),
+                    reference=reference_ms(msg.timestamp()[1], int(time.time() * 1000)),
+                    max_future_ms=settings.max_future_ms,
                 )
                 if isinstance(record, models.DeadLetter):
                     dead += 1
@@ -109,7 +134,8 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
     finally:
         consumer.close()
     collected.sort(key=lambda item: (item[0], item[1]))
-    return BacktestInput([(at, e) for at, _, e in collected], len(collected), dead)
+    events = [(at, e) for at, _, e in collected]
+    return BacktestInput(events, len(collected), dead, again=lambda: iter(events))
 
 
 @dataclass
@@ -123,6 +149,7 @@ class Decisions:
     last: int | None
     dead_letters: int
     book: outcomes.OutcomeBook | None
+    failures: dict[str, int] = field(default_factory=dict)  # decisions that raised, per rule set
 
 
 def decide(
@@ -133,8 +160,8 @@ def decide(
     with_book: bool,
     progress: Progress | None = None,
 ) -> Decisions:
-    engines = {name: Engine(rules) for name, rules in rule_sets.items()}
-    out = Decisions({k: [] for k in engines}, dict.fromkeys(engines, 0), 0, None, None, 0, None)
+    drivers = {name: Driver(Engine(rules), _SourceCheckpoint(rules, source)) for name, rules in rule_sets.items()}
+    out = Decisions({k: [] for k in drivers}, dict.fromkeys(drivers, 0), 0, None, None, 0, None)
     book = outcomes.OutcomeBook() if with_book else None
 
     def collect(name: str, records: list[models.Record]) -> None:
@@ -155,14 +182,17 @@ def decide(
         out.last = at
         if book is not None:
             book.observe(event)
-        for name, engine in engines.items():
-            collect(name, engine.process(event, at))
+        for name, driver in drivers.items():
+            decided = driver.feed(event, at)
+            if type(decided) is not Failure:  # undone and counted by the driver
+                collect(name, decided)  # type: ignore[arg-type]
         n += 1
         if progress is not None and n % 5000 == 0:
             progress(n)
     final = end_ms if end_ms is not None else (out.last or 0)
-    for name, engine in engines.items():
-        collect(name, engine.advance(final))
+    for name, driver in drivers.items():
+        collect(name, driver.advance(final))
+    out.failures = {name: driver.failures for name, driver in drivers.items()}
     out.events, out.dead_letters, out.book = n, source.dead_letters, book
     return out
 
@@ -203,11 +233,13 @@ def run(
             cand_f = pool.submit(_decide_file, source.path, "candidate", candidate, start_ms, end_ms, False)
             base, cand = base_f.result(), cand_f.result()
         mqls = {**base.mqls, **cand.mqls}
+        base_failures, cand_failures = base.failures.get("baseline", 0), cand.failures.get("candidate", 0)
         breaches = {**base.breaches, **cand.breaches}
         done = base
     else:
         done = decide(source, {"baseline": baseline, "candidate": candidate}, start_ms, end_ms, True, progress)
         mqls, breaches = done.mqls, done.breaches
+        base_failures, cand_failures = done.failures.get("baseline", 0), done.failures.get("candidate", 0)
     book = done.book
     assert book is not None
     lo = start_ms if start_ms is not None else (done.first or 0)
@@ -216,6 +248,7 @@ def run(
         "range": {"from": _iso(lo), "to": _iso(hi)},
         "events": done.events,
         "dead_letters": done.dead_letters,
+        "decision_failures": {"baseline": base_failures, "candidate": cand_failures},
         "rules": {"baseline": baseline.version, "candidate": candidate.version},
         "baseline": outcomes.summarise(mqls["baseline"], breaches["baseline"], book, lo, hi),
         "candidate": outcomes.summarise(mqls["candidate"], breaches["candidate"], book, lo, hi),

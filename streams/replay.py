@@ -25,11 +25,13 @@ from pydantic import ValidationError
 
 import processors
 from processors.clock import to_ms
+from processors.driver import Driver, Failure
 from processors.engine import Engine
 from processors.rules import Rules
 from schemas import models
 from schemas.catalog import BY_MODEL, INPUTS, StreamSpec
-from schemas.validation import dead_letter, validate
+from schemas.policy import parse_time_ms
+from schemas.validation import MAX_FUTURE_MS, dead_letter, too_far_ahead, validate
 
 # Lines whose time cannot be read in the first pass sort first; validation then dead-letters them.
 UNREADABLE_TIME = -(2**62)
@@ -41,6 +43,9 @@ class ReplaySummary:
     accepted: int = 0
     outputs: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
+    failed: int = 0  # events whose decision raised (dead-lettered, state left as before them)
+    too_old: int = 0  # accepted but older than the dedupe horizon behind the newest event time
+    repeats: int = 0  # accepted but an event_id already decided
     elapsed_s: float = 0.0
     build: str = field(default_factory=lambda: str(processors.BUILD))  # native (mypyc) or pure Python
 
@@ -52,6 +57,11 @@ class ReplaySummary:
         lines = [
             f"replay: {self.input_lines} lines, {self.accepted} events accepted, {self.dead_letters} dead-lettered",
         ]
+        if self.too_old or self.repeats or self.failed:
+            lines.append(
+                f"  without effect: {self.too_old} older than the dedupe horizon, {self.repeats} repeated"
+                f" event ids; {self.failed} decisions failed (dead-lettered)"
+            )
         lines += [f"  {topic:<18} {n}" for topic, n in sorted(self.outputs.items())]
         lines.append(f"  elapsed {self.elapsed_s:.2f} s, {self.events_per_s:,.0f} events/s")
         lines.append(f"  build: {self.build}")
@@ -70,7 +80,8 @@ _TIME_VALUE = re.compile(rb'"occurred_at"[ :]*"([^"]*)"')
 
 
 def _scan_time(line: bytes) -> int | None:
-    """occurred_at read straight from the bytes (no JSON parse); None when it is not simple."""
+    """occurred_at read straight from the bytes (no JSON parse), by the edge's own time rule;
+    None when it is not simple."""
     i = line.find(_TIME_KEY)
     if i < 0 or line.find(_TIME_KEY, i + 1) >= 0:
         return None
@@ -78,29 +89,34 @@ def _scan_time(line: bytes) -> int | None:
     if match is None:
         return None
     try:
-        at = datetime.fromisoformat(match.group(1).decode())
-    except (ValueError, UnicodeDecodeError):
+        return parse_time_ms(match.group(1).decode())
+    except UnicodeDecodeError:
         return None
-    return to_ms(at) if at.tzinfo is not None else None
 
 
 def _event_time(value: dict[str, Any]) -> int:
     raw = value.get("occurred_at")
-    if not isinstance(raw, str):
-        return UNREADABLE_TIME
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        return UNREADABLE_TIME
-    return to_ms(at) if at.tzinfo is not None else UNREADABLE_TIME
+    at = parse_time_ms(raw) if isinstance(raw, str) else None
+    return UNREADABLE_TIME if at is None else at
 
 
 class LineReader:
     """Reads a JSONL history: lines come out in event-time order, each as an event or a dead letter."""
 
-    def __init__(self, inputs: dict[str, StreamSpec], source_name: str = "file") -> None:
+    def __init__(
+        self,
+        inputs: dict[str, StreamSpec],
+        source_name: str = "file",
+        reference_ms: int | None = None,
+        max_future_ms: int = MAX_FUTURE_MS,
+    ) -> None:
+        """``reference_ms``: the clock events are judged against (see ``schemas.validation``);
+        a file run uses the wall clock when it starts unless the user pins it (``--now``)."""
         self.inputs = inputs
         self.source_name = source_name
+        self.reference_ms = reference_ms
+        self.max_future_ms = max_future_ms
+        self._latest_ms = reference_ms + max_future_ms if reference_ms is not None else None
         self.lines = 0
         # topic -> the model's validator, looked up once instead of per line (the hot path).
         self._validators = {topic: spec.model.__pydantic_validator__.validate_python for topic, spec in inputs.items()}
@@ -110,7 +126,10 @@ class LineReader:
             envelope = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             return dead_letter(self.source_name, f"line {n}", f"invalid JSON: {exc}", line)
-        topic = envelope.get("topic") if isinstance(envelope, dict) else None
+        if not isinstance(envelope, dict):
+            error = f'line must be a JSON object {{"topic": …, "value": …}}, got {_json_kind(envelope)}'
+            return dead_letter(self.source_name, f"line {n}", error, line)
+        topic = envelope.get("topic")
         spec = self.inputs.get(topic) if isinstance(topic, str) else None
         if spec is None:
             known = ", ".join(sorted(self.inputs))
@@ -118,7 +137,7 @@ class LineReader:
             return dead_letter(str(topic or self.source_name), f"line {n}", error, line)
         value = envelope.get("value")
         if not isinstance(value, dict):
-            error = f"value must be a JSON object, got {type(value).__name__}"
+            error = f"JSON value must be an object, got {_json_kind(value)}"
             return dead_letter(str(topic), f"line {n}", error, line)
         return spec, value
 
@@ -155,12 +174,30 @@ class LineReader:
             index.sort()  # by time, then line number: numbers are unique, so lines are never compared
         return index
 
-    def event(self, n: int, line: bytes) -> models.InputEvent | models.DeadLetter:
+    def event(self, n: int, line: bytes, at_ms: int | None = None) -> models.InputEvent | models.DeadLetter:
         """Pass 2: the validated event of an indexed line, or its dead letter.
 
-        The well-formed line is the hot path: one JSON parse, one validator call. Anything else
-        takes ``_envelope`` + ``validate``, which word the dead letter.
+        ``at_ms`` is the line's indexed time (the same rule as validation's, so equal to the
+        event's ``occurred_at`` whenever it validates); it is computed when not given.
         """
+        event = self._validated(n, line)
+        latest = self._latest_ms
+        if latest is not None and type(event) is not models.DeadLetter:
+            at = to_ms(event.occurred_at) if at_ms is None else at_ms  # type: ignore[union-attr]
+            if at > latest:
+                ahead = too_far_ahead(at, self.reference_ms, self.max_future_ms)
+                spec = BY_MODEL[type(event)]
+                return dead_letter(self.topic_of_line(line), f"line {n}", f"{spec.avro_name}: {ahead}", line)
+        return event
+
+    @staticmethod
+    def topic_of_line(line: bytes) -> str:
+        """The topic of a line that has validated (so its envelope parses)."""
+        return str(orjson.loads(line)["topic"])
+
+    def _validated(self, n: int, line: bytes) -> models.InputEvent | models.DeadLetter:
+        """The well-formed line is the hot path: one JSON parse, one validator call. Anything else
+        takes ``_envelope`` + ``validate``, which word the dead letter."""
         try:
             envelope = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -188,6 +225,12 @@ class LineReader:
             return dead_letter(topic, f"line {n}", str(exc), line)
 
 
+def _json_kind(value: object) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
 def topic_of(record: models.Record, topics: dict[str, str] | None = None) -> str:
     spec = BY_MODEL[type(record)]
     return (topics or {}).get(spec.name, spec.default_topic)
@@ -209,14 +252,38 @@ EMIT_BATCH = 256
 
 
 def _validated(
-    index: list[tuple[int, int, bytes]], event_of: Callable[[int, bytes], models.InputEvent | models.DeadLetter]
+    index: list[tuple[int, int, bytes]],
+    event_of: Callable[[int, bytes, int], models.InputEvent | models.DeadLetter],
 ) -> Iterator[tuple[int, models.InputEvent | models.DeadLetter]]:
     """(event time, event or dead letter) in index order; validation is pure, so doing it a batch
     ahead of the engine changes nothing but speed."""
     for start in range(0, len(index), VALIDATE_BATCH):
         batch = index[start : start + VALIDATE_BATCH]
-        events = [event_of(n, line) for _, n, line in batch]
+        events = [event_of(n, line, at) for at, n, line in batch]
         yield from zip([at for at, _, _ in batch], events, strict=True)
+
+
+@dataclass
+class FileCheckpoint:
+    """Replay's checkpoint is the start of the run: a fresh engine, and the accepted events of
+    the index in order (re-validated: the index holds raw lines only)."""
+
+    rules: Rules
+    index: list[tuple[int, int, bytes]]
+    reader: LineReader
+
+    def rebuild(self) -> Engine:
+        return Engine(self.rules)
+
+    def events_since(self, count: int) -> Iterator[tuple[int, models.InputEvent]]:
+        if count <= 0:
+            return
+        for at, event in _validated(self.index, self.reader.event):
+            if type(event) is not models.DeadLetter:
+                yield at, event  # type: ignore[misc]
+                count -= 1
+                if count == 0:
+                    return
 
 
 def replay(
@@ -225,17 +292,23 @@ def replay(
     rules: Rules,
     until: datetime | None = None,
     topics: dict[str, str] | None = None,
-    engine: Engine | None = None,
     progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+    max_future_ms: int = MAX_FUTURE_MS,
 ) -> ReplaySummary:
-    """Replay ``source`` through a fresh engine (or the one given), writing outputs to ``out``."""
+    """Replay ``source`` through a fresh engine, writing outputs to ``out``.
+
+    ``now`` is the clock events are judged against (default: the wall clock when the run starts):
+    an event more than ``max_future_ms`` ahead of it is dead-lettered and moves no clock.
+    """
     started = time.perf_counter()
     summary = ReplaySummary()
-    engine = engine or Engine(rules)
-    reader = LineReader(topic_map(topics))
+    reference = to_ms(now) if now is not None else int(time.time() * 1000)
+    reader = LineReader(topic_map(topics), reference_ms=reference, max_future_ms=max_future_ms)
     with source.open("rb") as fh:
         index = reader.index(fh)
     summary.input_lines = reader.lines
+    driver = Driver(Engine(rules), FileCheckpoint(rules, index, reader))
 
     topic_by_type: dict[type[models.Record], str] = {}
     counts = summary.outputs
@@ -256,27 +329,33 @@ def replay(
         pending.clear()
 
     dead = accepted = 0
-    process = engine.process
-    event_of = reader.event
+    feed = driver.feed
     dead_letter_type = models.DeadLetter
     total = len(index)
-    for i, (at_ms, event) in enumerate(_validated(index, event_of)):
+    for i, (at_ms, event) in enumerate(_validated(index, reader.event)):
         if type(event) is dead_letter_type:
             pending.append(event)
             dead += 1
             continue
+        records = feed(event, at_ms)  # type: ignore[arg-type]
+        if type(records) is Failure:
+            _, n, line = index[i]
+            pending.append(dead_letter(reader.topic_of_line(line), f"line {n}", records.reason, line))
+            dead += 1
+            continue
         accepted += 1
-        records = process(event, at_ms)  # type: ignore[arg-type]
         if records:
-            pending.extend(records)
+            pending.extend(records)  # type: ignore[arg-type]
             if len(pending) >= EMIT_BATCH:
                 flush()
         if progress is not None and i % 10_000 == 0:
             progress(i, total)
     summary.accepted = accepted
     if until is not None:
-        pending.extend(engine.advance(to_ms(until)))
+        pending.extend(driver.advance(to_ms(until)))
     flush()
     summary.dead_letters = dead
+    summary.failed = driver.failures
+    summary.too_old, summary.repeats = driver.engine.too_old, driver.engine.repeats
     summary.elapsed_s = time.perf_counter() - started
     return summary

@@ -40,10 +40,20 @@ def replay(
             formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d"],
         ),
     ] = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            "--now",
+            help="The clock events are judged against (default: the wall clock): an event more than"
+            " LEADSTREAM_MAX_FUTURE_S ahead of it is dead-lettered. Pin it for a reproducible run.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d"],
+        ),
+    ] = None,
 ) -> None:
     """Replay a file in event-time order; bad lines go to lead.deadletter, the run still exits 0."""
     from datetime import UTC
 
+    from leadstream.settings import Settings
     from streams.replay import replay as run_replay
 
     try:
@@ -56,8 +66,11 @@ def replay(
         raise typer.Exit(2)
     if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=UTC)
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    max_future_ms = Settings().max_future_ms
     output.parent.mkdir(parents=True, exist_ok=True)
     tune_gc()
     with output.open("wb") as out:
-        summary = run_replay(input, out, loaded, until=until)
+        summary = run_replay(input, out, loaded, until=until, now=now, max_future_ms=max_future_ms)
     print(summary.render(), file=sys.stderr)

@@ -27,7 +27,8 @@ from processors.clock import to_ms
 from processors.rules import Rules
 from schemas import models
 from schemas.catalog import INPUTS
-from schemas.validation import accept
+from schemas.redaction import clip
+from schemas.validation import accept, reference_ms
 from streams.kafka_io import RecordWriter, avro_serde, producer
 from streams.live import durable
 from streams.live.envelope import IngestBatch, Item, RoutedBatch
@@ -145,6 +146,7 @@ class LiveRuntime:
         self.app = app = faust_app(s)
         self.id = app_id(s)
         self.input_names = {s.topic(spec.name): spec for spec in INPUTS}
+        self.max_future_ms = s.max_future_ms
         self.ingest_name, self.routed_name = ensure_internal_topics(s, self.id)
         self.input_partitions = partition_count(s, next(iter(self.input_names)))
         self.partitions = partition_count(s, self.routed_name)
@@ -222,11 +224,14 @@ class LiveRuntime:
         self.stats.consumed += 1
         position = f"{partition}:{offset}"
         fmt = self.settings.input_format(spec.name)
-        record = accept(spec, topic, position, message.value(), fmt, self.serde, message.key())
+        reference = reference_ms(message.timestamp()[1], int(time.time() * 1000))
+        record = accept(
+            spec, topic, position, message.value(), fmt, self.serde, message.key(), reference, self.max_future_ms
+        )
         if isinstance(record, models.DeadLetter):
             self.writer.write(record)
             self.stats.dead_letters += 1
-            log.warning("dead-lettered %s %s: %s", topic, position, redact(record.error[:200]))
+            log.warning("dead-lettered %s %s: %s", topic, position, clip(redact(record.error), 200))
             return None
         at = to_ms(record.occurred_at)  # type: ignore[attr-defined]
         if at > self.newest.get(tp, -1):

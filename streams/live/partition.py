@@ -19,9 +19,12 @@ from typing import Any
 import orjson
 
 from processors import codec
+from processors.driver import Driver, Failure, TimedEvent
 from processors.engine import Engine, Output, Store
 from processors.rules import Rules
 from schemas.catalog import BY_NAME
+from schemas.models import InputEvent
+from schemas.validation import dead_letter
 from streams.live import durable
 from streams.live.envelope import RoutedBatch
 from streams.live.tracking import ChangedKeys, TouchedKeys
@@ -61,6 +64,8 @@ class PartitionEngine:
     _owned_changed: set[str] = field(default_factory=set)
     _open_chunk: list[tuple[str, int]] = field(default_factory=list)
     _last_sweep_written: int = 0
+    driver: Driver | None = None
+    _fed: list[TimedEvent] = field(default_factory=list)  # events decided since the last persist
 
     # --- build ------------------------------------------------------------------------------------
 
@@ -104,28 +109,57 @@ class PartitionEngine:
     # --- work -------------------------------------------------------------------------------------
 
     def apply(self, batch: RoutedBatch) -> list[Output]:
-        """Decide a batch in order; returns every output record, state views last."""
-        engine = self.engine
+        """Decide a batch in order; returns every output record, state views last. An event whose
+        decision fails is dead-lettered and leaves the partition's state as before it."""
+        driver = self._driver()
         owned_now = set(batch.owned)
         out: list[Output] = []
-        for at, _source, _offset, stream, payload in batch.events:
-            event = BY_NAME[stream].model.model_validate(payload)
-            out.extend(engine.process(event, at))  # type: ignore[arg-type]
+        for at, source, offset, stream, payload in batch.events:
+            event: InputEvent = BY_NAME[stream].model.model_validate(payload)  # type: ignore[assignment]
+            decided = driver.feed(event, at)
+            self._fed.append((at, event))
+            if type(decided) is Failure:
+                topic, _, partition = source.rpartition(":")
+                out.append(dead_letter(topic, f"{partition}:{offset}", decided.reason, orjson.dumps(payload)))
+                continue
+            out.extend(decided)  # type: ignore[arg-type]
             if stream == "crm_changes" and payload.get("change_type") == "account_upserted":
                 account_id = payload.get("account_id") or ""
                 if payload["event_id"] in owned_now and account_id not in self.owned:
                     self.owned.add(account_id)
                     self._owned_changed.add(account_id)
         if batch.tick_ms is not None:
-            out.extend(engine.advance(batch.tick_ms))
+            out.extend(driver.advance(batch.tick_ms))
         # A replica of another partition's account: its state record is written by its owner.
-        engine.changed_accounts &= self.owned
-        out.extend(engine.drain_changes())
+        driver.engine.changed_accounts &= self.owned
+        out.extend(driver.drain())
         return out
 
     def persist(self) -> None:
-        """Write what the last batch changed, atomically (see ``streams.live.durable``)."""
+        """Write what the last batches changed, atomically (see ``streams.live.durable``); the
+        table then is the checkpoint a failed decision is undone from."""
         self.log.write(self.writes())
+        self._fed.clear()
+        self._driver().rebase()
+
+    # --- the driver's checkpoint: the table as the last persist left it ------------------------------
+
+    def _driver(self) -> Driver:
+        if self.driver is None:
+            self.driver = Driver(self.engine, self)
+        return self.driver
+
+    def rebuild(self) -> Engine:
+        """The partition as stored (before the batches since the last persist); which accounts it
+        owns only grows, and an event that fails never adds one, so that set is kept."""
+        fresh = PartitionEngine.restore(self.partition, self.engine.rules, self.log.table)
+        self.engine, self.log = fresh.engine, fresh.log
+        self._seen_chunks, self._next_chunk = fresh._seen_chunks, fresh._next_chunk
+        self._open_chunk, self._last_sweep_written = fresh._open_chunk, fresh._last_sweep_written
+        return self.engine
+
+    def events_since(self, count: int) -> list[TimedEvent]:
+        return self._fed[:count]
 
     def writes(self) -> list[Write]:
         """Changed state since the last call, as table writes."""

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import models
+from schemas.redaction import redact
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
-def redact(text: str) -> str:
-    """Log text without email addresses (a dead letter's reason can quote the bad value)."""
-    return _EMAIL.sub("<email>", text)
+__all__ = ["Stats", "redact"]
 
 
 @dataclass
