@@ -700,7 +700,13 @@ dead(
     {"fields.job_title": [[[[[[[[[["VP"]]]]]]]]]]},
     "fields.job_title",
 )
-decided("contact/fields.department-padded-case", "contact", {"fields.department": "  Marketing "}, {})
+decided(
+    "contact/fields.department-padded-case",
+    "contact",
+    {"fields.department": "  Marketing "},
+    {"fields.department": "Marketing"},
+    kim_qualifies,
+)
 dead("contact/fields.department-object", "contact", {"fields.department": {"name": "sales"}}, "fields.department")
 decided("contact/fields.seniority-blank", "contact", {"fields.seniority": ""}, {"fields.seniority": DELETE})
 dead("contact/fields.seniority-bool", "contact", {"fields.seniority": False}, "fields.seniority", "False")
@@ -1016,7 +1022,7 @@ dead_raw(
     "line/value-array",
     orjson.dumps({"topic": "web.visits", "value": [_WEB]}),
     "value",
-    "list",
+    "array",
     topic="web.visits",
     value=orjson.dumps([_WEB]),
 )
@@ -1024,7 +1030,7 @@ dead_raw(
     "line/value-string",
     orjson.dumps({"topic": "web.visits", "value": "hello"}),
     "value",
-    "str",
+    "string",
     topic="web.visits",
     value=b'"hello"',
 )
@@ -1032,7 +1038,7 @@ dead_raw(
     "line/value-number",
     orjson.dumps({"topic": "form.fills", "value": 7}),
     "value",
-    "int",
+    "number",
     topic="form.fills",
     value=b"7",
 )
