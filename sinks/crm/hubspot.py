@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
+from schemas.redaction import clip, redact
 from sinks.base import ConfigurationError, PermanentError, RetryableError, retry_after_seconds
 from sinks.crm.base import ContactUpdate, PropertySpec
 
@@ -75,21 +76,27 @@ class HubSpotAdapter:
         body = {"inputs": [{"idProperty": "email", "id": u.email, "properties": u.properties} for u in updates]}
         response = self._send("POST", UPSERT_PATH, body)
         if response.status_code >= 400:
-            raise PermanentError(f"CRM refused the batch ({response.status_code}): {response.text[:200]}")
+            raise PermanentError(f"CRM refused the batch ({response.status_code}): {_body(response)}")
 
     def prepare(self, properties: Sequence[PropertySpec]) -> None:
         """Create the ``leadstream`` property group and whichever properties are missing."""
         listed = self._send("GET", PROPERTIES_PATH)
         if listed.status_code >= 400:
-            raise ConfigurationError(f"CRM property list refused ({listed.status_code}): {listed.text[:200]}")
+            raise ConfigurationError(f"CRM property list refused ({listed.status_code}): {_body(listed)}")
         existing = {p.get("name") for p in listed.json().get("results", [])}
         missing = [p for p in properties if p.name not in existing]
         if not missing:
             return
         group = self._send("POST", f"{PROPERTIES_PATH}/groups", {"name": GROUP, "label": "leadstream"})
         if group.status_code >= 400 and group.status_code != 409:  # 409: the group exists already
-            raise ConfigurationError(f"CRM property group refused ({group.status_code}): {group.text[:200]}")
+            raise ConfigurationError(f"CRM property group refused ({group.status_code}): {_body(group)}")
         inputs = [{"name": p.name, "label": p.label, "groupName": GROUP, **_KINDS[p.kind]} for p in missing]
         created = self._send("POST", f"{PROPERTIES_PATH}/batch/create", {"inputs": inputs})
         if created.status_code >= 400:
-            raise ConfigurationError(f"CRM refused to create properties ({created.status_code}): {created.text[:200]}")
+            raise ConfigurationError(f"CRM refused to create properties ({created.status_code}): {_body(created)}")
+
+
+def _body(response: httpx.Response) -> str:
+    """A CRM error body for a message: its errors quote the contacts' emails, so they are masked
+    before the body is cut (a cut address would escape the mask)."""
+    return clip(redact(response.text), 200)
