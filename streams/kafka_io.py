@@ -10,16 +10,27 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from leadstream.settings import Settings
 from schemas import models
-from schemas.catalog import BY_MODEL, record_key
+from schemas.catalog import BY_MODEL, STREAMS, Role, record_key
 from schemas.serde import AvroSerde
 
+# httpx's default in confluent_kafka's client is no timeout at all: a registry that accepts a
+# connection and never answers (a hung JVM) would hang the caller, and the live worker's event loop.
+REGISTRY_TIMEOUT_S = 5.0
 
-def registry(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient(settings.registry_config())
+
+def registry(settings: Settings, **extra: object) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"timeout": REGISTRY_TIMEOUT_S, **settings.registry_config(), **extra})
 
 
 def avro_serde(settings: Settings) -> AvroSerde | None:
-    return AvroSerde(registry(settings)) if settings.registry_url else None
+    """The serde waits out a registry outage with its own capped backoff (logged once), so the
+    client's silent retries (sleeps of up to 20 s) are switched off."""
+    return AvroSerde(registry(settings, **{"max.retries": 0})) if settings.registry_url else None
+
+
+def output_schemas(settings: Settings) -> list[tuple[str, str]]:
+    """(topic, Avro name) of everything the worker writes as Avro: registered before it is needed."""
+    return [(settings.topic(s.name), s.avro_name) for s in STREAMS if s.role is not Role.input]
 
 
 def producer(settings: Settings, **extra: object) -> Producer:
@@ -51,6 +62,9 @@ class RecordWriter:
     failed: list[str] = field(default_factory=list)  # delivery errors since the last flush
 
     def write(self, record: models.Record) -> str:
+        """Encoding may register the topic's schema: while the registry is away that waits for it
+        (``AvroSerde``), so a stage stalls instead of failing; the worker registers its output
+        schemas at start (``output_schemas``) so that this practically never happens mid-run."""
         spec = BY_MODEL[type(record)]
         topic = self.settings.topic(spec.name)
         key = record_key(spec, record)

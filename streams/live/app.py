@@ -187,27 +187,48 @@ class LiveRuntime:
     # --- ingest: input records → validated events + progress ---------------------------------------
 
     async def _ingest_loop(self) -> None:
-        """Batches from the input reader, each handed on in one flush, then committed."""
+        """Batches from the input reader, each handed on in one flush, then committed. When the
+        schema registry is away, the records that need it go back to the reader and the loop
+        waits for it here (``await``: the other stages, timers and Faust run on), then goes on
+        with them in their order."""
+        await self._register_outputs()
         while True:
             messages = self.reader.poll(INGEST_BATCH)
             if not messages:
                 await asyncio.sleep(INGEST_IDLE_S)
                 continue
             async with self.lock:  # never contended: no stage body yields to the loop
-                self._ingest(messages)
+                away = self._ingest(messages)
+            if away is not None:
+                await self._registry_back(away)
             await asyncio.sleep(0)  # the other stages run between batches
 
-    def _ingest(self, messages: list[Message]) -> None:
+    def _ingest(self, messages: list[Message]) -> Any:
+        """Validate, hand on, commit. Stops at the first record that needs the registry while it
+        is away (returns that ``RegistryUnavailable``, else None): it and the records after it go
+        back to the reader, so no offset is committed past it and nothing is dead-lettered for it."""
+        from schemas.serde import RegistryUnavailable
+
         batch = IngestBatch()
         read: set[TP] = set()
-        for message in messages:
-            if message.error():
-                log.warning("input read error: %s", message.error())
-                continue
-            item = self._accept(message)
-            read.add((message.topic(), message.partition()))
-            if item is not None:
-                batch.events.append(item)
+        away: RegistryUnavailable | None = None
+        with self.serde.no_wait():  # an event loop must not sleep in a registry call
+            for i, message in enumerate(messages):
+                if message.error():
+                    log.warning("input read error: %s", message.error())
+                    continue
+                tp = (message.topic(), message.partition())
+                before = (self.next_offset.get(tp), self.stats.consumed, self.stats.dead_letters)
+                try:
+                    item = self._accept(message)
+                except RegistryUnavailable as exc:
+                    self._not_accepted(tp, before)
+                    self.reader.push_back(messages[i:])
+                    away = exc
+                    break
+                read.add(tp)
+                if item is not None:
+                    batch.events.append(item)
         batch.progress = self._progress()
         batch.read_ms = int(time.time() * 1000)
         for record in batch.records():
@@ -215,6 +236,50 @@ class LiveRuntime:
         self.writer.flush(timeout=None)
         self.reader.commit({tp: self.next_offset[tp] for tp in read})
         self.last_report = time.monotonic()
+        return away
+
+    def _not_accepted(self, tp: TP, before: tuple[int | None, int, int]) -> None:
+        """Undo what ``_accept`` counted for a record it could not finish (the registry is away):
+        it is read again later, and the partition's position stays before it."""
+        offset, self.stats.consumed, self.stats.dead_letters = before
+        if offset is None:
+            self.next_offset.pop(tp, None)
+        else:
+            self.next_offset[tp] = offset
+
+    async def _register_outputs(self) -> None:
+        """Every output schema registered (ids cached) before the first input batch, so deciding
+        never needs the registry; an outage at start is waited out here, off the event loop."""
+        from schemas.serde import RegistryUnavailable
+        from streams.kafka_io import output_schemas
+
+        def register(topic: str, avro_name: str) -> None:
+            with self.serde.no_wait():
+                self.serde.schema_id(topic, avro_name)
+
+        for topic, avro_name in output_schemas(self.settings):
+            try:
+                await asyncio.to_thread(register, topic, avro_name)
+            except RegistryUnavailable as exc:
+                await self._registry_back(exc)
+                await asyncio.to_thread(self.serde.schema_id, topic, avro_name)  # answered now
+
+    async def _registry_back(self, away: Any) -> None:
+        """Until the registry answers the call that failed: retried with capped backoff in a
+        thread (a hung registry would block the loop for the whole request timeout), while the
+        input consumer is still polled so that it stays in its group."""
+        from schemas.serde import RegistryUnavailable
+
+        for delay in self.serde.backoff.delays():
+            await asyncio.sleep(delay)
+            self.reader.keep_alive()
+            try:
+                await asyncio.to_thread(away.retry)
+                return
+            except RegistryUnavailable:
+                continue
+            except Exception:  # an answer (e.g. "no such schema id"): the record's own handling decides
+                return
 
     def _accept(self, message: Message) -> Item | None:
         topic, partition, offset = message.topic(), message.partition(), message.offset()
@@ -422,11 +487,14 @@ class LiveRuntime:
         log.info('{"event": "worker stopped"}')
 
     def _stats_line(self) -> None:
-        """One JSON line: throughput, input lag, internal backlog (records), MQLs, breaches."""
+        """One JSON line: throughput, input lag, internal backlog (records), MQLs, breaches, and
+        whether the schema registry is being waited for (``registry``, ``registry_waits``)."""
         line = self.stats.line(
             lag=self.reader.lag(self.next_offset),
             backlog=self._lag((self.ingest_name, self.routed_name)),
             waiting=self.merge.pending if self.merge else 0,
             partitions=sorted(self.engines),
+            held=len(self.reader.held),  # input records waiting for the registry
+            **self.serde.health.fields(),
         )
         log.info("%s", orjson.dumps(line).decode())

@@ -8,6 +8,11 @@ the tables. The reader is polled from the event loop and never waits there for r
 
 Offsets are committed only after the ingest records built from them are in Kafka, so a crash
 re-reads them (at-least-once; the router and the engine drop what they have already seen).
+
+Records the ingest cannot decode yet (the schema registry is away) are given back with
+``push_back``: ``poll`` returns them first, in order, once the caller is ready, and meanwhile the
+partitions are paused (librdkafka fetches nothing more, and resumes after the last record handed
+out) while ``keep_alive`` still polls the consumer, so it stays in its group however long the wait.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class InputReader:
         self.assigned: set[TP] = set()
         self.start: dict[TP, int] = {}  # where each partition started: its committed offset
         self.asked: dict[TP, tuple[int, int]] = {}  # (wall ms when asked, high watermark the broker gave)
+        self.held: list[Message] = []  # given back by push_back: handed out again first, in order
+        self._paused: set[TP] = set()
         self.consumer.subscribe(topics, on_assign=self._assign, on_revoke=self._revoke, on_lost=self._revoke)
         self._admin = AdminClient(settings.kafka_config())
         self._closed = threading.Event()
@@ -84,11 +91,55 @@ class InputReader:
     def _revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         self.assigned.difference_update(tps)
+        gone = set(tps)
+        # Held records of a partition that moves are not ours to hand on: its new reader starts
+        # from the committed offset, which never passed them.
+        self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
+        self._paused -= gone
         self.on_revoked(tps)
 
     def poll(self, max_records: int) -> list[Message]:
-        """What librdkafka has fetched already, up to ``max_records``; never waits."""
-        return self.consumer.consume(max_records, timeout=0)
+        """What librdkafka has fetched already, up to ``max_records``; never waits. Records given
+        back by ``push_back`` come first; the partitions resume once they are all handed out."""
+        if not self.held:
+            return self.consumer.consume(max_records, timeout=0)
+        self.keep_alive()
+        out, self.held = self.held[:max_records], self.held[max_records:]
+        if not self.held:
+            self._resume()
+        return out
+
+    def push_back(self, messages: list[Message]) -> None:
+        """Records not handled yet, to be handed out again first, in their order; the assigned
+        partitions are paused meanwhile, so nothing more is fetched into memory."""
+        if not messages:
+            return
+        self.held[:0] = messages
+        self._pause()
+
+    def keep_alive(self) -> None:
+        """Poll the consumer while records are held: it stays in its group (max.poll.interval.ms)
+        and runs rebalance callbacks. Paused partitions give nothing new; whatever librdkafka had
+        already queued (or a newly assigned partition gives) goes behind the held records."""
+        self.held.extend(self.consumer.consume(1000, timeout=0))
+        self._pause()  # partitions assigned meanwhile too
+
+    def _pause(self) -> None:
+        tps = self.assigned - self._paused
+        if tps:
+            try:
+                self.consumer.pause([TopicPartition(*tp) for tp in sorted(tps)])
+            except KafkaException as exc:  # a partition moved meanwhile: the held order stands anyway
+                log.warning("input partitions not paused: %s", exc)
+            self._paused |= tps
+
+    def _resume(self) -> None:
+        tps, self._paused = self._paused & self.assigned, set()
+        if tps:
+            try:
+                self.consumer.resume([TopicPartition(*tp) for tp in sorted(tps)])
+            except KafkaException as exc:
+                log.warning("input partitions not resumed: %s", exc)
 
     def commit(self, next_offsets: dict[TP, int], wait: bool = False) -> None:
         """Asynchronous unless ``wait``: a lost commit only means a few records are read (and
