@@ -441,8 +441,11 @@ class LiveRuntime:
                 partition, self.rules, _TableChangelog(self.engine_table, self.writer)
             )
         batch = RoutedBatch.loads(raw)
+        too_old, repeats = pe.engine.too_old, pe.engine.repeats
         outputs = pe.apply(batch)
         self.stats.decided += len(batch.events)
+        self.stats.too_old += pe.engine.too_old - too_old  # the driver carries counts over an undo
+        self.stats.repeats += pe.engine.repeats - repeats
         for record in outputs:
             self.writer.write(record)
             self.stats.count(record)

@@ -19,6 +19,9 @@ class Stats:
     decided: int = 0
     mqls: int = 0
     sla_breaches: int = 0
+    decision_failures: int = 0  # events whose decision raised: dead-lettered, state as before them
+    too_old: int = 0  # older than the dedupe horizon behind the partition's newest event: no effect
+    repeats: int = 0  # event ids already decided: no effect
     outputs: int = 0
     started: float = field(default_factory=time.monotonic)
     _last: tuple[float, int] | None = None
@@ -29,6 +32,9 @@ class Stats:
             self.mqls += 1
         elif isinstance(record, models.Sla) and record.status == "breached":
             self.sla_breaches += 1
+        elif isinstance(record, models.DeadLetter):  # after ingest, only a failed decision is one
+            self.dead_letters += 1
+            self.decision_failures += 1
 
     def line(self, **extra: Any) -> dict[str, Any]:
         now = time.monotonic()
@@ -44,6 +50,9 @@ class Stats:
             "mqls": self.mqls,
             "sla_breaches": self.sla_breaches,
             "dead_letters": self.dead_letters,
+            "decision_failures": self.decision_failures,
+            "too_old": self.too_old,
+            "repeats": self.repeats,
             "outputs": self.outputs,
             **extra,
         }
