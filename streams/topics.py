@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from leadstream.settings import Settings
+from processors.clock import DAY_MS
 from schemas.catalog import STREAMS, Role, StreamSpec
 
-DAY_MS = 24 * 3600 * 1000
 # Inputs are kept long enough to backtest a quarter plus a window of warm-up.
 RETENTION_MS = {Role.input: 120 * DAY_MS, Role.output: 90 * DAY_MS, Role.dead_letter: 30 * DAY_MS}
 

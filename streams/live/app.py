@@ -23,7 +23,8 @@ import orjson
 from confluent_kafka import Message
 
 from leadstream.settings import Settings
-from processors.clock import to_ms
+from processors.clock import DAY_MS, to_ms
+from processors.engine import IDLE_WINDOWS
 from processors.rules import Rules
 from schemas import models
 from schemas.catalog import INPUTS
@@ -389,7 +390,7 @@ class LiveRuntime:
             last_at = item[0]
             self.released += 1
             if self.released % FORGET_EVERY == 0:
-                router.forget_idle(last_at, 3 * self.rules.window_days * 86_400_000)
+                router.forget_idle(last_at, IDLE_WINDOWS * self.rules.window_days * DAY_MS)
         now = time.monotonic()
         if merge.all_idle and now - self.last_tick >= TICK_S:
             # Caught up with every input: the SLA clocks now follow the wall clock (minus the

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from processors import codec
+from processors.clock import DAY_MS
 from processors.driver import Driver, Failure, TimedEvent
 from processors.engine import Engine, Output, Store
 from processors.rules import Rules
@@ -204,7 +205,7 @@ class PartitionEngine:
                 self._open_chunk = []
                 self._next_chunk += 1
         if swept:
-            horizon = store.watermark_ms - self.engine.rules.dedupe.horizon_days * 86_400_000
+            horizon = store.watermark_ms - self.engine.rules.dedupe.horizon_days * DAY_MS
             for seq in [s for s, newest in self._seen_chunks.items() if newest < horizon and s != self._next_chunk]:
                 del self._seen_chunks[seq]
                 yield f"{p}|s|{seq:012d}".encode(), None

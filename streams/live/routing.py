@@ -27,9 +27,9 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from processors.identity import normalise_email
 from streams.live.envelope import Item
 
-DAY_MS = 86_400_000
 MAX_WAITING = 1000  # anonymous visits kept per visitor (the engine keeps 200 of their signals)
 
 
@@ -86,7 +86,7 @@ class Router:
         return Routed([], None)
 
     def _form(self, item: Item, value: dict[str, Any]) -> Routed:
-        cluster = self._email_cluster(value["email"].strip().lower(), None)
+        cluster = self._email_cluster(normalise_email(value["email"]), None)
         return Routed(self._identify(value["visitor_id"], cluster, item), cluster)
 
     def _identify(self, visitor: str, cluster: str, item: Item) -> list[Item]:
@@ -105,7 +105,7 @@ class Router:
         if kind == "account_upserted":
             return Routed([item], self._account_cluster(value.get("account_id") or "", fields.get("domain")), True)
         email = value.get("email") or fields.get("email")
-        email = str(email).strip().lower() if email else None
+        email = normalise_email(str(email)) if email else None
         contact_id = value.get("contact_id")
         account_id = value.get("account_id")
         if contact_id:

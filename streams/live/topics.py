@@ -5,9 +5,8 @@ from __future__ import annotations
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from leadstream.settings import Settings
+from processors.clock import DAY_MS
 from streams.topics import create_topics
-
-DAY_MS = 86_400_000
 
 
 def app_id(settings: Settings) -> str:
