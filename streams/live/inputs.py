@@ -102,6 +102,8 @@ class InputReader:
         """What librdkafka has fetched already, up to ``max_records``; never waits. Records given
         back by ``push_back`` come first; the partitions resume once they are all handed out."""
         if not self.held:
+            if self._paused:  # kept alive while waiting, with nothing fetched yet to hold
+                self._resume()
             return self.consumer.consume(max_records, timeout=0)
         self.keep_alive()
         out, self.held = self.held[:max_records], self.held[max_records:]
