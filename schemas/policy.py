@@ -32,6 +32,13 @@ def event_time(value: object) -> datetime:
     Epoch numbers are refused, as strings too: they would silently be read as seconds or as
     milliseconds depending on who sent them.
     """
+    if type(value) is str and _RFC3339.fullmatch(value) is not None and "t" not in value and "z" not in value:
+        try:  # the usual case, first: canonical RFC 3339 with nothing to trim or fold
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not a valid date and time (got {_shown(value)})") from None
+        if EARLIEST <= at < LATEST:
+            return at
     if isinstance(value, datetime):
         at = value
         if at.tzinfo is None:
@@ -79,6 +86,8 @@ def to_ms(at: datetime) -> int:
 
 def text(value: object) -> str | None:
     """An optional string: trimmed, blank means absent."""
+    if type(value) is str:
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, str):
@@ -126,6 +135,8 @@ def count(value: object) -> int | None:
     """A non-negative whole number (the JSON number ``12.0`` is 12). As text, digits only, with
     optional thousands separators: ``"1.000"`` means one thousand in much of Europe, so a text
     count with a decimal point is refused rather than guessed."""
+    if type(value) is int and value >= 0:  # the usual case, first
+        return value
     if isinstance(value, str) and value.strip() and _WHOLE.fullmatch(value.strip()) is None:
         raise ValueError(f"must be a whole number such as 1000 or 1,000 (got {_shown(value)})")
     n = number(value)
@@ -214,6 +225,8 @@ def email(value: object) -> str | None:
 
 def domain(value: object) -> str | None:
     """A company domain: trimmed, lower-cased, a trailing dot removed; blank means absent."""
+    if type(value) is str and value.islower() and value[-1:] not in (".", " ") and value[:1] != " ":
+        return value  # the usual case, first
     name = field_text(value)
     return name.lower().rstrip(".") or None if name is not None else None
 
