@@ -33,6 +33,7 @@ FETCH_WAIT_MS = 100  # librdkafka's long-poll when a partition has nothing new
 # A partition's "fully read at time t" claim (``streams.live.merge``) rests on a high watermark
 # asked of the broker at t, by a background thread, for all assigned partitions at once:
 ASK_EVERY_S = 0.1
+CLOSE_TIMEOUT_S = 10.0
 
 
 class InputReader:
@@ -186,6 +187,8 @@ class InputReader:
         return self.start[tp]
 
     def lag(self, next_offsets: dict[TP, int]) -> int:
+        if self._closed.is_set():  # the consumer is gone (or going): nothing to ask it
+            return 0
         lag = 0
         for tp in self.assigned:
             _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
@@ -193,8 +196,18 @@ class InputReader:
                 lag += max(0, high - next_offsets[tp])
         return lag
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Leave the group (its partitions move at once). librdkafka's close can hang when the
+        group is rebalancing as the worker stops (seen in the scale test): after ``timeout_s``
+        the worker goes on stopping, and the group drops it after its session timeout instead."""
         self._closed.set()
+        done = threading.Thread(target=self._close, name="input-close", daemon=True)
+        done.start()
+        done.join(timeout_s)
+        if done.is_alive():
+            log.warning("input reader did not close within %.0f s; the group will drop it", timeout_s)
+
+    def _close(self) -> None:
         try:
             self.consumer.close()
         except KafkaException as exc:  # its final commit: as above, only means reading again
