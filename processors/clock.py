@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from schemas.policy import EARLIEST as _EPOCH  # the Unix epoch, the edge's earliest time
 from schemas.policy import to_ms  # one exact definition, shared with the edge
 
 __all__ = ["DAY_MS", "HOUR_MS", "MINUTE_MS", "day_of", "from_ms", "to_ms"]
@@ -11,9 +12,6 @@ __all__ = ["DAY_MS", "HOUR_MS", "MINUTE_MS", "day_of", "from_ms", "to_ms"]
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def from_ms(ms: int) -> datetime:

@@ -88,7 +88,6 @@ class AlertKind(StrEnum):
 
 
 STAGES_NEEDING_REASON = frozenset(Stage(s) for s in policy.STAGES_NEEDING_REASON)
-DISQUALIFICATION_REASONS = frozenset(policy.REASONS)
 
 
 class Record(BaseModel):

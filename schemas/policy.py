@@ -72,12 +72,9 @@ def parse_time_ms(text: str) -> int | None:
         return None
 
 
-_MS_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def to_ms(at: datetime) -> int:
     """Exact epoch milliseconds (floored), in integers: float seconds can land a millisecond low."""
-    delta = at - _MS_EPOCH
+    delta = at - EARLIEST  # the epoch
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
