@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from leadstream.settings import Settings
+from streams.settings import Settings
 
 
 def resolve_settings(start_local: bool = True) -> Settings:

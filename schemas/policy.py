@@ -163,7 +163,7 @@ def flag(value: object) -> bool | None:
             return None
         if word in ("true", "false"):
             return word == "true"
-    raise ValueError(f'must be true or false (got {_shown(value)})')
+    raise ValueError(f"must be true or false (got {_shown(value)})")
 
 
 def enum_word(value: str) -> str:
@@ -299,5 +299,3 @@ def crm_fields(change_type: object, raw: Mapping[str, Any]) -> dict[str, object]
         if normalised is not None:
             out[key] = normalised
     return out
-
-

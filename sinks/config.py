@@ -1,6 +1,6 @@
 """Sink targets, credentials and routing from env / the config file (``LEADSTREAM_*``).
 
-Kept apart from ``leadstream.settings.Settings`` (the cluster) so each sink's knobs live beside
+Kept apart from ``streams.settings.Settings`` (the cluster) so each sink's knobs live beside
 it. Tokens are ``SecretStr``: they never appear in a repr, a log line or an error, and are
 unwrapped only where a client is built. Maps use ``__``:
 ``LEADSTREAM_SLACK_CHANNELS_BY_KIND__SLA_BREACH=#sales-managers``.

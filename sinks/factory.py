@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from leadstream.settings import Settings
 from sinks.base import RetryPolicy, Sink
 from sinks.config import SinkSettings, required
+from streams.settings import Settings
 
 NAMES = ("crm", "warehouse", "redis", "slack")
 # A sink's own retries give up after a minute so a stop request is honoured promptly; the runner

@@ -16,12 +16,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import BY_NAME, StreamSpec
 from schemas.serde import AvroSerde, ValueFormat
 from schemas.validation import accept, dead_letter
 from sinks.base import PermanentError, RetryPolicy, Sink, mask_emails, retry
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 DeadLetterFn = Callable[[models.DeadLetter], None]

@@ -21,7 +21,7 @@ from processors.engine import Engine
 from processors.rules import Rules
 from schemas import models
 from schemas.validation import MAX_FUTURE_MS
-from streams.replay import LineReader, topic_map
+from streams.replay import LineReader, topic_map, tune_gc
 
 Progress = Callable[[int], None]
 TimedEvent = tuple[int, models.InputEvent]
@@ -201,7 +201,6 @@ def _decide_file(
     path: Path, name: str, rules: Rules, start_ms: int | None, end_ms: int | None, with_book: bool
 ) -> Decisions:
     """Worker-process entry point: one rule set over a file."""
-    from leadstream.commands.replay import tune_gc
 
     tune_gc()
     return decide(from_file(path), {name: rules}, start_ms, end_ms, with_book)

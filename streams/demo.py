@@ -15,13 +15,13 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import BY_NAME, STREAMS, Role
 from schemas.serde import ValueFormat, decode_value
 from sinks.base import Sink
 from streams.kafka_io import avro_serde, consumer, producer
 from streams.live.process import WorkerProcess, worker_env
+from streams.settings import Settings
 from streams.workload import WorkloadConfig, generate
 
 STARTUP_GRACE_S = 60.0

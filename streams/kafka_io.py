@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import BY_MODEL, STREAMS, Role, record_key
 from schemas.serde import AvroSerde
+from streams.settings import Settings
 
 # httpx's default in confluent_kafka's client is no timeout at all: a registry that accepts a
 # connection and never answers (a hung JVM) would hang the caller, and the live worker's event loop.

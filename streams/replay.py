@@ -37,6 +37,23 @@ from schemas.validation import MAX_FUTURE_MS, dead_letter, too_far_ahead, valida
 UNREADABLE_TIME = -(2**62)
 
 
+# Net new container objects between young collections (Python's default is 700; a replay's state
+# grows by about 2.5 per event, so a 200k-event replay never stops to collect).
+GC_YOUNG_THRESHOLD = 2_000_000
+
+
+def tune_gc() -> None:
+    """A replay builds long-lived state and many short-lived events. What was loaded before the run
+    (rules, modules) is frozen out of the collector. Events and outputs form no reference cycles
+    (reference counting frees them), so a young collection would only scan state that stays alive:
+    it runs rarely, a safety net for cycles rather than about 3% of a replay spent re-scanning."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 50)
+
+
 @dataclass
 class ReplaySummary:
     input_lines: int = 0

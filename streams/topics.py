@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from leadstream.settings import Settings
 from processors.clock import DAY_MS
 from schemas.catalog import STREAMS, Role, StreamSpec
+from streams.settings import Settings
 
 # Inputs are kept long enough to backtest a quarter plus a window of warm-up.
 RETENTION_MS = {Role.input: 120 * DAY_MS, Role.output: 90 * DAY_MS, Role.dead_letter: 30 * DAY_MS}

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from infra import stack
-from leadstream.settings import Settings
 from schemas.catalog import STREAMS
+from streams.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -32,10 +32,10 @@ def backtest(
     """Replay history through baseline and candidate rules; diff MQLs and join CRM outcomes."""
     from rich.progress import Progress
 
-    from leadstream.commands.replay import tune_gc
     from processors.rules import RulesError, load_rules
     from streams import backtest as bt
     from streams.backtest_report import print_summary, render_html
+    from streams.replay import tune_gc
 
     try:
         base_rules, cand_rules = load_rules(baseline), load_rules(candidate)

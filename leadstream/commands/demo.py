@@ -15,11 +15,11 @@ def demo(
 ) -> None:
     """Start what is missing, create topics, produce demo events and print decisions live."""
     from leadstream.runtime import resolve_settings
-    from leadstream.settings import Settings
     from processors.rules import load_rules
     from sinks.warehouse.report import funnel_report, render
     from sinks.warehouse.sink import WarehouseSink
     from streams.demo import run_demo
+    from streams.settings import Settings
     from streams.topics import ensure_topics
 
     # The warehouse the user configured, else the embedded DuckDB file `report funnel` reads.

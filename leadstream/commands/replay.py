@@ -10,22 +10,7 @@ from typing import Annotated
 import typer
 
 from processors.rules import RulesError, load_rules
-
-# Net new container objects between young collections (Python's default is 700; a replay's state
-# grows by about 2.5 per event, so a 200k-event replay never stops to collect).
-GC_YOUNG_THRESHOLD = 2_000_000
-
-
-def tune_gc() -> None:
-    """A replay builds long-lived state and many short-lived events. What was loaded before the run
-    (rules, modules) is frozen out of the collector. Events and outputs form no reference cycles
-    (reference counting frees them), so a young collection would only scan state that stays alive:
-    it runs rarely, a safety net for cycles rather than about 3% of a replay spent re-scanning."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 50)
+from streams.replay import tune_gc
 
 
 def replay(
@@ -53,8 +38,8 @@ def replay(
     """Replay a file in event-time order; bad lines go to lead.deadletter, the run still exits 0."""
     from datetime import UTC
 
-    from leadstream.settings import Settings
     from streams.replay import replay as run_replay
+    from streams.settings import Settings
 
     try:
         loaded = load_rules(rules)

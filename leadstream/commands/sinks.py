@@ -46,9 +46,9 @@ def funnel(
     duckdb: Annotated[Path | None, typer.Option(help="DuckDB file instead of PostgreSQL.")] = None,
 ) -> None:
     """Funnel rates by source, stage velocity, SLA compliance, disqualification reasons, hygiene."""
-    from leadstream.settings import Settings
     from sinks.warehouse.db import connect
     from sinks.warehouse.report import funnel_report, render
+    from streams.settings import Settings
 
     settings = Settings()
     if duckdb is None and dsn is None and settings.postgres_dsn:
@@ -58,8 +58,8 @@ def funnel(
 
 
 def _read(kind: str, key: str) -> None:
-    from leadstream.settings import Settings
     from sinks.redis_state import RedisStateSink
+    from streams.settings import Settings
 
     settings = Settings()
     if not settings.redis_url:

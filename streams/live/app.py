@@ -22,7 +22,6 @@ import faust
 import orjson
 from confluent_kafka import Message
 
-from leadstream.settings import Settings
 from processors.clock import DAY_MS, to_ms
 from processors.engine import IDLE_WINDOWS
 from processors.rules import Rules
@@ -40,6 +39,7 @@ from streams.live.routing import Router, partition_of
 from streams.live.stats import Stats, redact
 from streams.live.topics import app_id, ensure_internal_topics, inputs_group, partition_count
 from streams.live.tracking import ChangedKeys
+from streams.settings import Settings
 
 log = logging.getLogger("leadstream.worker")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from leadstream.settings import Settings
+from streams.settings import Settings
 
 log = logging.getLogger("leadstream.worker")
 TP = tuple[str, int]

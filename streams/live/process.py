@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from leadstream.settings import Settings
 from schemas.catalog import STREAMS
+from streams.settings import Settings
 from streams.topics import ensure_topics
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from leadstream.settings import Settings
 from processors.clock import DAY_MS
+from streams.settings import Settings
 from streams.topics import create_topics
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from leadstream.settings import Settings
 from schemas.catalog import STREAMS
+from streams.settings import Settings
 from tests.processors.builders import FIT, form
 from tests.streams.test_kafka_contract import _drain
 

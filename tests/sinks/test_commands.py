@@ -15,11 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import BY_MODEL, STREAMS
 from sinks.runner import STREAMS_OF
 from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 EXE = str(Path(sys.executable).with_name("leadstream"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from leadstream.settings import Settings
 from sinks.config import SinkSettings
 from sinks.factory import NAMES, build
+from streams.settings import Settings
 
 
 @pytest.fixture

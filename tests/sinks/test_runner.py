@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from leadstream.settings import Settings
 from schemas import models
 from sinks.runner import STREAMS_OF, run_sink
 from sinks.warehouse.sink import WarehouseSink
 from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

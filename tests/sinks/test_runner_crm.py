@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadstream.settings import Settings
 from schemas import models
 from schemas.catalog import BY_NAME
 from schemas.serde import ValueFormat, decode_value
@@ -19,6 +18,7 @@ from sinks.crm.hubspot import HubSpotAdapter
 from sinks.crm.sink import CrmSink
 from sinks.runner import STREAMS_OF, DeliveryStats, run_sink
 from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
+from streams.settings import Settings
 from tests.sinks.builders import contact_state
 from tests.sinks.servers import FakeHubSpot, serve
 

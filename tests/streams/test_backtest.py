@@ -11,10 +11,10 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from leadstream.settings import Settings
 from processors.rules import Rules, default_rules_text, load_rules, parse_rules
 from streams import backtest as bt
 from streams.backtest_report import render_html
+from streams.settings import Settings
 from streams.workload import WorkloadConfig, generate, write_jsonl
 from tests.processors.builders import FIT, at, contact, crm, form, stage, visit
 

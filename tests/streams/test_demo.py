@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from leadstream.settings import Settings
 from streams.demo import BAD_RECORDS, run_demo
+from streams.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -11,12 +11,12 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import Schema
 
-from leadstream.settings import Settings
 from schemas import avro, models
 from schemas.catalog import BY_NAME
 from schemas.serde import ValueFormat, decode_value, subject_for
 from streams.kafka_io import avro_serde, consumer, registry
 from streams.live.process import WorkerProcess, worker_env
+from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.processors.builders import FIT, account, at, contact, form, visit
 

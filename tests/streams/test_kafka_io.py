@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from leadstream.settings import Settings
 from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

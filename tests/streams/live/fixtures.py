@@ -16,7 +16,6 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from infra import stack
-from leadstream.settings import Settings
 from processors.rules import load_rules
 from schemas.catalog import BY_NAME, STREAMS
 from schemas.serde import ValueFormat, decode_value
@@ -25,6 +24,7 @@ from streams.kafka_io import avro_serde
 from streams.live import process
 from streams.live.process import run_settings, worker_env
 from streams.replay import replay
+from streams.settings import Settings
 
 DECISIONS = ("mql", "sla", "lifecycle", "alerts")
 Decisions = dict[str, set[bytes]]

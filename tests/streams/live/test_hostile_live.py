@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from infra import stack
-from leadstream.settings import Settings
 from schemas.catalog import STREAMS
 from streams import kafka_io
+from streams.settings import Settings
 from streams.workload import SITE, WorkloadConfig, generate
 from tests.streams.live._poison import POISON_EVENT
 from tests.streams.live.fixtures import (

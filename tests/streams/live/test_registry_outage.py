@@ -22,11 +22,11 @@ import pytest
 from confluent_kafka.schema_registry import Schema
 
 from infra import registry, stack
-from leadstream.settings import Settings
 from schemas import avro
 from schemas.catalog import BY_NAME, INPUTS, STREAMS
 from schemas.serde import subject_for
 from streams import kafka_io
+from streams.settings import Settings
 from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
     INPUT_KEYS,
