@@ -18,7 +18,7 @@ def replay(
     workdir: Annotated[Path, typer.Option(help="Where workload and outputs are written.")] = Path(".run/bench"),
 ) -> None:
     """Replay events/s end to end (parse + decide + write), peak memory, bytes per contact."""
-    from streams.bench import bench_replay
+    from tools.bench_replay import bench_replay
 
     typer.echo(bench_replay(events, seed, runs, workdir).render())
 
@@ -42,7 +42,7 @@ def live(
     (consumer group), deleted afterwards unless --keep.
     """
     from leadstream.runtime import resolve_settings
-    from streams.bench_live import LiveBenchConfig, bench_live
+    from tools.bench_live import LiveBenchConfig, bench_live
 
     cfg = LiveBenchConfig(
         rate=rate,

@@ -18,9 +18,9 @@ def demo(
     from processors.rules import load_rules
     from sinks.warehouse.report import funnel_report, render
     from sinks.warehouse.sink import WarehouseSink
-    from streams.demo import run_demo
     from streams.settings import Settings
     from streams.topics import ensure_topics
+    from tools.demo import run_demo
 
     # The warehouse the user configured, else the embedded DuckDB file `report funnel` reads.
     configured = Settings().postgres_dsn

@@ -12,7 +12,7 @@ from processors import codec
 from processors.engine import Engine, Store
 from processors.rules import load_rules
 from schemas.catalog import BY_NAME
-from streams.workload import WorkloadConfig, generate
+from tools.workload import WorkloadConfig, generate
 
 RULES = load_rules()
 EVENTS = [

@@ -37,7 +37,7 @@ from schemas.serde import ValueFormat
 from schemas.validation import accept
 from streams import backtest as bt
 from streams.replay import replay
-from streams.workload import SITE, WorkloadConfig, generate
+from tools.workload import SITE, WorkloadConfig, generate
 
 RULES = load_rules()
 # The hostile event's instant: mid-history (the workload runs 2026-03-01 .. 03-11).

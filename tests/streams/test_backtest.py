@@ -15,8 +15,8 @@ from processors.rules import Rules, default_rules_text, load_rules, parse_rules
 from streams import backtest as bt
 from streams.backtest_report import render_html
 from streams.settings import Settings
-from streams.workload import WorkloadConfig, generate, write_jsonl
 from tests.processors.builders import FIT, at, contact, crm, form, stage, visit
+from tools.workload import WorkloadConfig, generate, write_jsonl
 
 CFG = WorkloadConfig(seed=5, events=15_000, accounts=150, contacts=1_500, days=40)
 

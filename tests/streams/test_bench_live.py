@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from infra import stack
-from streams.bench_live import LiveBenchConfig, bench_live, deciding_event
 from streams.settings import Settings
+from tools.bench_live import LiveBenchConfig, bench_live, deciding_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

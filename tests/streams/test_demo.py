@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from streams.demo import BAD_RECORDS, run_demo
 from streams.settings import Settings
+from tools.demo import BAD_RECORDS, run_demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

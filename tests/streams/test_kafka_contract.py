@@ -15,10 +15,10 @@ from schemas import avro, models
 from schemas.catalog import BY_NAME
 from schemas.serde import ValueFormat, decode_value, subject_for
 from streams.kafka_io import avro_serde, consumer, registry
-from streams.live.process import WorkerProcess, worker_env
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.processors.builders import FIT, account, at, contact, form, visit
+from tools.worker_process import WorkerProcess, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from schemas.catalog import BY_NAME
 from schemas.models import STAGES_NEEDING_REASON, CrmChange
-from streams.workload import MIX, WorkloadConfig, bad_values, generate, write_jsonl
+from tools.workload import MIX, WorkloadConfig, bad_values, generate, write_jsonl
 
 SMALL = WorkloadConfig(events=20_000, accounts=150, contacts=1_200, days=30)
 PERSONAL = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com")

@@ -21,10 +21,10 @@ from schemas.catalog import BY_NAME, STREAMS
 from schemas.serde import ValueFormat, decode_value
 from streams import kafka_io
 from streams.kafka_io import avro_serde
-from streams.live import process
-from streams.live.process import run_settings, worker_env
 from streams.replay import replay
 from streams.settings import Settings
+from tools import worker_process
+from tools.worker_process import run_settings, worker_env
 
 DECISIONS = ("mql", "sla", "lifecycle", "alerts")
 Decisions = dict[str, set[bytes]]
@@ -42,7 +42,7 @@ def live_settings(endpoints: stack.Endpoints, partitions: int = 4) -> Settings:
 LATENESS_BEYOND_HISTORY_MS = 200 * 86_400_000
 
 
-class WorkerProcess(process.WorkerProcess):
+class WorkerProcess(worker_process.WorkerProcess):
     """``leadstream worker`` started (and killed) as often as a test needs, one log file per run."""
 
     def __init__(self, settings: Settings, log_dir: Path, name: str = "worker", lateness_ms: int | None = None) -> None:

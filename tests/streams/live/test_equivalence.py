@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from infra import stack
-from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
     WorkerProcess,
     diff,
@@ -17,6 +16,7 @@ from tests.streams.live.fixtures import (
     read_decisions,
     replay_decisions,
 )
+from tools.workload import WorkloadConfig, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 # Ends more than a week ago, so every SLA clock (and its escalations) is due by now: the live

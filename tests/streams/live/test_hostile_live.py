@@ -16,7 +16,6 @@ from infra import stack
 from schemas.catalog import STREAMS
 from streams import kafka_io
 from streams.settings import Settings
-from streams.workload import SITE, WorkloadConfig, generate
 from tests.streams.live._poison import POISON_EVENT
 from tests.streams.live.fixtures import (
     INPUT_KEYS,
@@ -27,6 +26,7 @@ from tests.streams.live.fixtures import (
     replay_decisions,
 )
 from tests.streams.test_kafka_contract import _drain
+from tools.workload import SITE, WorkloadConfig, generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

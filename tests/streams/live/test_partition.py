@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from processors.rules import load_rules
 from streams.live.envelope import RoutedBatch
 from streams.live.partition import PartitionEngine
-from streams.workload import WorkloadConfig, generate
 from tests.streams.live.fixtures import canonical
+from tools.workload import WorkloadConfig, generate
 
 RULES = load_rules()
 CFG = WorkloadConfig(seed=3, events=1_500, accounts=12, contacts=120, days=12, start=datetime(2026, 3, 2, tzinfo=UTC))

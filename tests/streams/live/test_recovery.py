@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from infra import kafka, stack
-from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
     LATENESS_BEYOND_HISTORY_MS,
     WorkerProcess,
@@ -24,6 +23,7 @@ from tests.streams.live.fixtures import (
     read_decisions,
     replay_decisions,
 )
+from tools.workload import WorkloadConfig, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 CFG = WorkloadConfig(seed=13, events=12_000, accounts=80, contacts=900, days=20, start=datetime(2026, 9, 1, tzinfo=UTC))

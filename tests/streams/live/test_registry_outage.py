@@ -27,7 +27,6 @@ from schemas.catalog import BY_NAME, INPUTS, STREAMS
 from schemas.serde import subject_for
 from streams import kafka_io
 from streams.settings import Settings
-from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
     INPUT_KEYS,
     LATENESS_BEYOND_HISTORY_MS,
@@ -38,6 +37,7 @@ from tests.streams.live.fixtures import (
     replay_decisions,
 )
 from tests.streams.test_kafka_contract import _drain
+from tools.workload import WorkloadConfig, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 CFG = WorkloadConfig(seed=31, events=6_000, accounts=60, contacts=600, days=15, start=datetime(2026, 9, 1, tzinfo=UTC))

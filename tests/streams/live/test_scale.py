@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from infra import stack
-from streams.workload import WorkloadConfig, write_jsonl
 from tests.streams.live.fixtures import (
     LATENESS_BEYOND_HISTORY_MS,
     WorkerProcess,
@@ -18,6 +17,7 @@ from tests.streams.live.fixtures import (
     read_decisions,
     replay_decisions,
 )
+from tools.workload import WorkloadConfig, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 CFG = WorkloadConfig(seed=17, events=8_000, accounts=60, contacts=700, days=20, start=datetime(2026, 9, 1, tzinfo=UTC))

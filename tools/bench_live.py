@@ -43,10 +43,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
 from schemas.serde import AvroSerde, subject_for
 from streams.kafka_io import avro_serde, producer, registry
-from streams.live.process import WorkerProcess, run_settings, worker_env
 from streams.live.topics import app_id, inputs_group
 from streams.settings import Settings
-from streams.workload import WorkloadConfig, generate
+from tools.worker_process import WorkerProcess, run_settings, worker_env
+from tools.workload import WorkloadConfig, generate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)

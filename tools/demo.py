@@ -20,9 +20,9 @@ from schemas.catalog import BY_NAME, STREAMS, Role
 from schemas.serde import ValueFormat, decode_value
 from sinks.base import Sink
 from streams.kafka_io import avro_serde, consumer, producer
-from streams.live.process import WorkerProcess, worker_env
 from streams.settings import Settings
-from streams.workload import WorkloadConfig, generate
+from tools.worker_process import WorkerProcess, worker_env
+from tools.workload import WorkloadConfig, generate
 
 STARTUP_GRACE_S = 60.0
 BAD_RECORDS: list[tuple[str, bytes]] = [

@@ -23,7 +23,7 @@ from processors._native import PURE_ENV
 from processors.engine import Engine
 from processors.rules import load_rules
 from streams.replay import LineReader, topic_map
-from streams.workload import WorkloadConfig, write_jsonl
+from tools.workload import WorkloadConfig, write_jsonl
 
 
 @dataclass
