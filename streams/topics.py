@@ -1,4 +1,5 @@
-"""Idempotent topic creation: partitions for inputs/outputs, compaction for state, retention."""
+"""Every topic leadstream uses: the contract's (inputs, outputs, state, dead letters) and the live
+runtime's internal ones, with their partitions, compaction and retention; idempotent creation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from processors.clock import DAY_MS
-from schemas.catalog import STREAMS, Role, StreamSpec
+from schemas.catalog import INPUTS, STREAMS, Role, StreamSpec
 from streams.settings import Settings
 
 # Inputs are kept long enough to backtest a quarter plus a window of warm-up.
@@ -84,3 +85,56 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(f"topics without a leader after {timeout:.0f} s: {', '.join(sorted(waiting))}")
         time.sleep(0.1)
+
+
+# --- the live runtime's internal topics (Faust creates the table changelogs itself) -------------
+
+
+def app_id(settings: Settings) -> str:
+    """The worker's consumer group and topic prefix: one per app version (a shadow run gets its own)."""
+    return f"leadstream-engine-v{settings.app_version}"
+
+
+def inputs_group(settings: Settings) -> str:
+    """The consumer group of the worker's input reader (``streams.live.inputs``)."""
+    return f"{app_id(settings)}-inputs"
+
+
+@dataclass(frozen=True)
+class InternalTopics:
+    """``ingest``: accepted events, partition i holding input partition i of every input topic
+    (keyed as the inputs are); ``events``: the same events re-keyed to their engine key."""
+
+    ingest: str
+    events: str
+    partitions: int
+
+
+def ensure_internal_topics(settings: Settings, app_id: str, timeout: float = 30.0) -> InternalTopics:
+    """Both with the input topics' partition count (no stage has one partition), kept a week:
+    far longer than any restart needs to read them again."""
+    admin = AdminClient(settings.kafka_config())
+    partitions = partition_count(settings, settings.topic(INPUTS[0].name), timeout)
+    topics = InternalTopics(f"{app_id}-ingest", f"{app_id}-events", partitions)
+    config = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
+    wanted = [
+        NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config)
+        for name in (topics.ingest, topics.events)
+    ]
+    create_topics(admin, wanted, timeout)
+    for name in (topics.ingest, topics.events):
+        found = partition_count(settings, name, timeout)
+        if found != partitions:
+            raise RuntimeError(
+                f"topic {name!r} has {found} partitions but the inputs have {partitions}; "
+                "a new LEADSTREAM_APP_VERSION starts with fresh internal topics"
+            )
+    return topics
+
+
+def partition_count(settings: Settings, topic: str, timeout: float = 30.0) -> int:
+    meta = AdminClient(settings.kafka_config()).list_topics(topic, timeout=timeout)
+    info = meta.topics.get(topic)
+    if info is None or info.error is not None or not info.partitions:
+        raise RuntimeError(f"topic {topic!r} is missing; run `leadstream dev topics` or the worker's setup first")
+    return len(info.partitions)

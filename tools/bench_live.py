@@ -43,8 +43,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
 from schemas.serde import AvroSerde, subject_for
 from streams.kafka_io import avro_serde, producer, registry
-from streams.live.topics import app_id, inputs_group
 from streams.settings import Settings
+from streams.topics import app_id, inputs_group
 from tools.worker_process import WorkerProcess, run_settings, worker_env
 from tools.workload import WorkloadConfig, generate
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.live.envelope import Item
+from streams.live.envelope import Routed
 
 
 @dataclass
@@ -32,7 +32,7 @@ class EventTimeMerge:
     newest: dict[str, int | None] = field(default_factory=dict)
     # source -> wall time (ms) at which it was confirmed fully read; None while it has records left
     empty_at: dict[str, int | None] = field(default_factory=dict)
-    _heap: list[tuple[int, str, int, int, Item, Any, int]] = field(default_factory=list)
+    _heap: list[tuple[int, str, int, int, Routed, Any, int]] = field(default_factory=list)
     _seq: int = 0
 
     def report(self, source: str, newest_ms: int | None, empty_at_ms: int | None) -> None:
@@ -43,7 +43,7 @@ class EventTimeMerge:
             self.newest[source] = None
         self.empty_at[source] = empty_at_ms
 
-    def add(self, item: Item, token: Any = None, arrived_ms: int = 0) -> None:
+    def add(self, item: Routed, token: Any = None, arrived_ms: int = 0) -> None:
         """Queue an event; ``token`` comes back with it on release (the Kafka record to ack).
         ``arrived_ms``: wall time it was read (0: long ago, e.g. restored after a restart)."""
         at, source = item[0], item[1]
@@ -68,7 +68,7 @@ class EventTimeMerge:
             low = min(low, newest)
         return low
 
-    def release(self) -> Iterable[tuple[Item, Any]]:
+    def release(self) -> Iterable[tuple[Routed, Any]]:
         heap = self._heap
         arrived: int | None = None
         bound = float("-inf")
@@ -81,6 +81,22 @@ class EventTimeMerge:
                 return
             heapq.heappop(heap)
             yield top[4], top[5]
+
+    def passed(self) -> dict[str, tuple[int | None, int | None]]:
+        """Each source's progress as seen past this merge (for a stage downstream of it): no time
+        beyond an event still held here, and no idle mark for a source with events held."""
+        if not self._heap:
+            return {s: (self.newest.get(s), self.empty_at.get(s)) for s in self.sources}
+        first = self._heap[0][0] - 1
+        held = {entry[1] for entry in self._heap}
+        out: dict[str, tuple[int | None, int | None]] = {}
+        for source in self.sources:
+            newest = self.newest.get(source)
+            out[source] = (
+                None if newest is None else min(newest, first),
+                None if source in held else self.empty_at.get(source),
+            )
+        return out
 
     @property
     def pending(self) -> int:

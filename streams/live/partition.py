@@ -1,5 +1,9 @@
 """One engine partition: ``processors.engine.Engine`` over state that lives in a changelogged table.
 
+Events reach the partition from every identity task, each source in its own order; the
+partition's event-time merge (``streams.live.merge``) releases them in replay's order, and
+they are decided through ``processors.driver.Driver``, as in replay.
+
 The engine's dicts are kept in memory and remember what each batch changed; after the batch,
 each changed contact, visitor, account and index entry is written once to the table (and so to
 its compacted changelog). A restarted or newly assigned worker rebuilds the partition from the
@@ -25,9 +29,11 @@ from processors.engine import Engine, Output, Store
 from processors.rules import Rules
 from schemas.catalog import BY_NAME
 from schemas.models import InputEvent
-from schemas.validation import dead_letter
+from schemas.validation import dead_letter, trusted
 from streams.live import durable
-from streams.live.envelope import RoutedBatch
+from streams.live.envelope import Role, Routed, RoutedBatch
+from streams.live.merge import EventTimeMerge
+from streams.live.routing import partition_of
 from streams.live.tracking import ChangedKeys, TouchedKeys
 
 Write = durable.Write
@@ -67,6 +73,9 @@ class PartitionEngine:
     _last_sweep_written: int = 0
     driver: Driver | None = None
     _fed: list[TimedEvent] = field(default_factory=list)  # events decided since the last persist
+    merge: EventTimeMerge | None = None  # set by ``listen``: the live run's ordering of its sources
+    unknown_contacts: int = 0  # tracked visits naming a CRM contact no partition knows (counted once)
+    partitions: int = 1
 
     # --- build ------------------------------------------------------------------------------------
 
@@ -107,34 +116,72 @@ class PartitionEngine:
         pe._last_sweep_written = store.last_sweep_ms
         return pe
 
+    # --- live: the merge in front of the engine ---------------------------------------------------
+
+    def listen(self, sources: frozenset[str], skew_ms: int, partitions: int) -> None:
+        """Order events of ``sources`` (every input partition) before deciding them."""
+        self.merge = EventTimeMerge(sources, skew_ms)
+        self.partitions = partitions
+
+    def receive(self, batch: RoutedBatch, token: Any) -> int:
+        """Queue a batch's events (``token`` comes back with each) and note its progress; returns
+        how many events it queued."""
+        merge = self.merge
+        assert merge is not None, "listen() first"
+        for source, (newest, empty_at) in batch.progress.items():
+            merge.report(source, newest, empty_at)
+        for event in batch.events:
+            merge.add(event, token, batch.read_ms)
+        return len(batch.events)
+
+    def release(self, tick_ms: int | None = None) -> tuple[list[Output], list[Any]]:
+        """Decide every event the merge lets go, in its order; returns the outputs and the tokens
+        of the events decided (in release order)."""
+        assert self.merge is not None, "listen() first"
+        events: list[Routed] = []
+        tokens: list[Any] = []
+        for event, token in self.merge.release():
+            events.append(event)
+            tokens.append(token)
+        return (self.decide(events, tick_ms) if events or tick_ms is not None else []), tokens
+
     # --- work -------------------------------------------------------------------------------------
 
-    def apply(self, batch: RoutedBatch) -> list[Output]:
-        """Decide a batch in order; returns every output record, state views last. An event whose
-        decision fails is dead-lettered and leaves the partition's state as before it."""
+    def decide(self, events: list[Routed], tick_ms: int | None = None) -> list[Output]:
+        """Decide events in order, then advance the SLA clocks to ``tick_ms``; returns every output
+        record, state views last. An event whose decision fails is dead-lettered and leaves the
+        partition's state as before it."""
         driver = self._driver()
-        owned_now = set(batch.owned)
         out: list[Output] = []
-        for at, source, offset, stream, payload in batch.events:
-            event: InputEvent = BY_NAME[stream].model.model_validate(payload)  # type: ignore[assignment]
+        for at, source, offset, stream, fields, role in events:
+            if role and role[0] == Role.IF_KNOWN and not self._lives_here(role[1:]):
+                continue
+            event: InputEvent = trusted(BY_NAME[stream].model, fields, at)  # type: ignore[arg-type,assignment]
             decided = driver.feed(event, at)
             self._fed.append((at, event))
             if type(decided) is Failure:
                 topic, _, partition = source.rpartition(":")
-                out.append(dead_letter(topic, f"{partition}:{offset}", decided.reason, orjson.dumps(payload)))
+                out.append(dead_letter(topic, f"{partition}:{offset}", decided.reason, orjson.dumps(fields)))
                 continue
             out.extend(decided)  # type: ignore[arg-type]
-            if stream == "crm_changes" and payload.get("change_type") == "account_upserted":
-                account_id = payload.get("account_id") or ""
-                if payload["event_id"] in owned_now and account_id not in self.owned:
+            if role == Role.OWN:
+                account_id = fields.get("account_id") or ""
+                if account_id not in self.owned:
                     self.owned.add(account_id)
                     self._owned_changed.add(account_id)
-        if batch.tick_ms is not None:
-            out.extend(driver.advance(batch.tick_ms))
+        if tick_ms is not None:
+            out.extend(driver.advance(tick_ms))
         # A replica of another partition's account: its state record is written by its owner.
         driver.engine.changed_accounts &= self.owned
         out.extend(driver.drain())
         return out
+
+    def _lives_here(self, contact_id: str) -> bool:
+        if contact_id in self.engine.store.crm_ids:
+            return True
+        if partition_of(f"c:{contact_id}", self.partitions) == self.partition:
+            self.unknown_contacts += 1
+        return False
 
     def persist(self) -> None:
         """Write what the last batches changed, atomically (see ``streams.live.durable``); the

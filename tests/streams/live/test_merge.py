@@ -8,7 +8,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.live.envelope import Item
+from streams.live.envelope import Event as Item
 from streams.live.merge import EventTimeMerge
 
 SKEW = 250

@@ -12,8 +12,11 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from processors.clock import to_ms
 from processors.rules import load_rules
-from streams.live.envelope import RoutedBatch
+from schemas.catalog import BY_NAME
+from schemas.validation import fields_of, validate
+from streams.live.envelope import Role, Routed
 from streams.live.partition import PartitionEngine
 from tests.streams.live.fixtures import canonical
 from tools.workload import WorkloadConfig, generate
@@ -33,26 +36,31 @@ class RecordingTable:
         self.changelog.append((key, value))
 
 
-def _batches(size: int = 25) -> list[RoutedBatch]:
-    """The workload in event-time order as one partition sees it (every event, one cluster)."""
+Batch = tuple[list[Routed], int | None]  # events in order, then the SLA clock's tick
+
+
+def _batches(size: int = 25) -> list[Batch]:
+    """The workload in event-time order as one partition sees it (every event, one engine key),
+    accepted at the edge as the live ingest does."""
     values = list(generate(CFG))
     ordered = sorted(enumerate(values), key=lambda x: (datetime.fromisoformat(x[1][1]["occurred_at"]), x[0]))
-    events = []
+    events: list[Routed] = []
     for n, (stream, value) in ordered:
-        at = int(datetime.fromisoformat(value["occurred_at"]).timestamp() * 1000)
-        events.append((at, "src:0", n, stream, value))
-    out = [RoutedBatch(events=events[i : i + size]) for i in range(0, len(events), size)]
-    out[-1].tick_ms = events[-1][0] + 10 * 86_400_000  # the last batch fires every pending SLA deadline
+        record = validate(BY_NAME[stream], value)
+        events.append((to_ms(record.occurred_at), "src:0", n, stream, fields_of(record), Role.DECIDE))  # type: ignore[attr-defined]
+    out: list[Batch] = [(events[i : i + size], None) for i in range(0, len(events), size)]
+    out[-1] = (out[-1][0], events[-1][0] + 10 * 86_400_000)  # the last batch fires every pending SLA deadline
     return out
 
 
 BATCHES = _batches()
 
 
-def _run(pe: PartitionEngine, batches: list[RoutedBatch]) -> set[bytes]:
+def _run(pe: PartitionEngine, batches: list[Batch]) -> set[bytes]:
     out = set()
-    for batch in batches:
-        out |= {canonical(r) for r in pe.apply(batch) if type(r).__name__ in ("Mql", "Sla", "Lifecycle", "Alert")}
+    for events, tick in batches:
+        decided = pe.decide(events, tick)
+        out |= {canonical(r) for r in decided if type(r).__name__ in ("Mql", "Sla", "Lifecycle", "Alert")}
         pe.persist()
     return out
 
