@@ -31,6 +31,7 @@ NATIVE_MODULES = (
     "processors.fit",
     "processors.sla",
     "processors.identity",
+    "processors.context",
     "processors.decisions",
     "processors.views",
     "processors.codec",

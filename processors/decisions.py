@@ -1,15 +1,15 @@
 """The decisions of SPEC §4: contact MQLs, buying committees, expansion, lifecycle and SLA.
 
-Functions take the engine (for rules, store and timers) and return the output records; every
-output id is derived from its inputs, so a replay reproduces the live run exactly.
+Functions take a ``DecisionContext`` (the rules, contact and account lookups, and ``schedule`` for
+SLA timers; never the engine) and return the output records; every output id is derived from its
+inputs, so a replay reproduces the live run exactly.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from processors import fit, intent, sla
 from processors.clock import DAY_MS, from_ms
+from processors.context import DecisionContext
 from processors.fit import FitReason
 from processors.ids import stable_id
 from processors.rules.model import ThresholdOverride
@@ -31,15 +31,11 @@ from schemas.models import (
     Thresholds,
 )
 
-if TYPE_CHECKING:
-    from processors.engine import Engine
-
-
 # --- contact MQL --------------------------------------------------------------------------------
 
 
 def qualify_contact(
-    engine: Engine,
+    ctx: DecisionContext,
     contact: ContactState,
     account: AccountState | None,
     at: int,
@@ -52,7 +48,7 @@ def qualify_contact(
     Fit is scored here, after the stage gate, and ``intent_score`` is None when the caller has not
     needed it yet: each is computed only once the cheaper gates before it pass.
     """
-    rules = engine.rules
+    rules = ctx.rules
     if contact.stage not in rules.lifecycle.requalify_stages or contact.qualified_cycle == contact.cycle:
         return []
     fit_score, fit_reasons = fit.score_fit(contact, account, rules)
@@ -92,17 +88,17 @@ def qualify_contact(
         campaign=contact.campaign,
     )
     out: list[Record] = [mql]
-    out.append(_transition(engine, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None))
+    out.append(_transition(ctx, contact, account, "mql", at, event_id, "fast_track" if fast else "score", None))
     contact.qualified_cycle = contact.cycle
     contact.last_mql_id, contact.last_mql_ms = mql_id, at
     owner = contact.owner_id or (account.owner_id if account else None)
     contact.sla = sla.start(mql_id, priority.value, at, owner, rules)
-    engine.push_timers(contact)
+    ctx.schedule_sla(contact)
     out.append(_sla_record(contact, account, "started", at))
     if fast:
         out.append(
             _alert(
-                engine,
+                ctx,
                 AlertKind.fast_track,
                 account,
                 contact,
@@ -149,14 +145,14 @@ def _company(contact: ContactState, account: AccountState | None) -> str:
 
 
 def engage_account(
-    engine: Engine,
+    ctx: DecisionContext,
     account: AccountState,
     contact: ContactState,
     at: int,
     trigger: Signal,
     intent_score: float,
 ) -> list[Record]:
-    rules = engine.rules
+    rules = ctx.rules
     if intent_score < rules.committee.min_contact_intent or account.is_competitor:
         return []
     # Re-inserted on every engagement, so members stay in engagement order and pruning stops at
@@ -171,12 +167,12 @@ def engage_account(
     account.members[contact.key] = member
     if at > account.updated_ms:
         account.updated_ms = at
-    prune_members(engine, account, at)
-    return _committee(engine, account, at)
+    prune_members(ctx, account, at)
+    return _committee(ctx, account, at)
 
 
-def prune_members(engine: Engine, account: AccountState, now: int) -> None:
-    horizon = now - engine.rules.committee.window_days * DAY_MS
+def prune_members(ctx: DecisionContext, account: AccountState, now: int) -> None:
+    horizon = now - ctx.rules.committee.window_days * DAY_MS
     members = account.members
     while members:
         key = next(iter(members))
@@ -189,8 +185,8 @@ def _cooling_down(last_ms: int | None, at: int, days: int) -> bool:
     return last_ms is not None and at - last_ms < days * DAY_MS
 
 
-def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
-    rules = engine.rules
+def _committee(ctx: DecisionContext, account: AccountState, at: int) -> list[Record]:
+    rules = ctx.rules
     cm = rules.committee
     if len(account.members) < cm.min_contacts:
         return []
@@ -211,9 +207,10 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     if len(seen) < cm.min_departments:
         return []
     departments = sorted({m.department for m in members.values() if m.department})
-    contact_ids = sorted((engine.store.contacts[k].contact_id if k in engine.store.contacts else k) for k in members)
+    contacts = ctx.contacts
+    contact_ids = sorted((contacts[k].contact_id if k in contacts else k) for k in members)
     if account.is_customer:
-        return _expansion_alert(engine, account, None, at, f"buying committee of {len(members)}")
+        return _expansion_alert(ctx, account, None, at, f"buying committee of {len(members)}")
     account_fit, fit_reasons = fit.score_fit(ContactState(key=account.account_id), account, rules)
     if account_fit < cm.min_account_fit:
         return []
@@ -248,7 +245,7 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
         committee=Committee(contacts=contact_ids, departments=departments),
     )
     alert = _alert(
-        engine,
+        ctx,
         AlertKind.buying_committee,
         account,
         None,
@@ -260,21 +257,23 @@ def _committee(engine: Engine, account: AccountState, at: int) -> list[Record]:
     return [mql, alert]
 
 
-def expansion(engine: Engine, account: AccountState, contact: ContactState, at: int, trigger: Signal) -> list[Record]:
+def expansion(
+    ctx: DecisionContext, account: AccountState, contact: ContactState, at: int, trigger: Signal
+) -> list[Record]:
     """Existing customers never become new-business MQLs; their buying signals alert the owner."""
-    return _expansion_alert(engine, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}")
+    return _expansion_alert(ctx, account, contact, at, f"{trigger[1]} by {contact.email or contact.contact_id}")
 
 
 def _expansion_alert(
-    engine: Engine, account: AccountState, contact: ContactState | None, at: int, what: str
+    ctx: DecisionContext, account: AccountState, contact: ContactState | None, at: int, what: str
 ) -> list[Record]:
-    cooldown = engine.rules.expansion.cooldown_days * DAY_MS
+    cooldown = ctx.rules.expansion.cooldown_days * DAY_MS
     if account.last_expansion_ms is not None and at - account.last_expansion_ms < cooldown:
         return []
     account.last_expansion_ms = at
     return [
         _alert(
-            engine,
+            ctx,
             AlertKind.expansion,
             account,
             contact,
@@ -289,16 +288,16 @@ def _expansion_alert(
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
-def stage_change(engine: Engine, contact: ContactState, e: CrmChange, at: int) -> list[Record]:
+def stage_change(ctx: DecisionContext, contact: ContactState, e: CrmChange, at: int) -> list[Record]:
     """Mirror the CRM's stage; cancel the SLA on disqualify / recycle / nurture; open a new cycle."""
-    rules = engine.rules
+    rules = ctx.rules
     to_stage = str(e.fields["stage"])
     if to_stage == contact.stage:
         return []
-    account = engine.identity.account_of(contact)
+    account = ctx.account_of(contact)
     reason = e.fields.get("reason")
     out: list[Record] = [
-        _transition(engine, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id)
+        _transition(ctx, contact, account, to_stage, at, e.event_id, str(reason) if reason else None, e.actor_id)
     ]
     if to_stage in rules.sla.cancel_stages and contact.sla is not None and sla.cancel(contact.sla):
         out.append(_sla_record(contact, account, "cancelled", at))
@@ -309,7 +308,7 @@ def stage_change(engine: Engine, contact: ContactState, e: CrmChange, at: int) -
 
 
 def _transition(
-    engine: Engine,
+    ctx: DecisionContext,
     contact: ContactState,
     account: AccountState | None,
     to_stage: str,
@@ -327,7 +326,7 @@ def _transition(
         occurred_at=from_ms(at),
         reason=reason,
         actor_id=actor_id,
-        rules_version=engine.rules.version,
+        rules_version=ctx.rules.version,
     )
     contact.stage = to_stage
     contact.stage_at[to_stage] = at
@@ -337,29 +336,29 @@ def _transition(
 # --- SLA ----------------------------------------------------------------------------------------
 
 
-def sla_response(engine: Engine, contact: ContactState, at: int, actor_id: str | None) -> list[Record]:
+def sla_response(ctx: DecisionContext, contact: ContactState, at: int, actor_id: str | None) -> list[Record]:
     clock = contact.sla
     if clock is None:
         return []
     seconds = sla.respond(clock, at)
     if seconds is None:
         return []
-    record = _sla_record(contact, engine.identity.account_of(contact), "met", at)
+    record = _sla_record(contact, ctx.account_of(contact), "met", at)
     return [record.model_copy(update={"response_seconds": seconds, "owner_id": actor_id or clock.owner_id})]
 
 
-def sla_timer(engine: Engine, contact: ContactState, phase: str, due: int) -> list[Record]:
+def sla_timer(ctx: DecisionContext, contact: ContactState, phase: str, due: int) -> list[Record]:
     clock = contact.sla
     assert clock is not None
-    status = sla.fire(clock, phase, due, engine.rules)
+    status = sla.fire(clock, phase, due, ctx.rules)
     if status is None:
         return []
-    account = engine.identity.account_of(contact)
+    account = ctx.account_of(contact)
     out: list[Record] = [_sla_record(contact, account, status, due)]
     if status == "breached":
         out.append(
             _alert(
-                engine,
+                ctx,
                 AlertKind.sla_breach,
                 account,
                 contact,
@@ -371,7 +370,7 @@ def sla_timer(engine: Engine, contact: ContactState, phase: str, due: int) -> li
             )
         )
     if status in ("breached", "escalated"):
-        engine.push_timers(contact)
+        ctx.schedule_sla(contact)
     return out
 
 
@@ -397,7 +396,7 @@ def _sla_record(contact: ContactState, account: AccountState | None, status: str
 
 
 def _alert(
-    engine: Engine,
+    ctx: DecisionContext,
     kind: AlertKind,
     account: AccountState | None,
     contact: ContactState | None,
@@ -405,7 +404,7 @@ def _alert(
     dedupe_key: str,
     text: str,
 ) -> Alert:
-    alerts = engine.rules.alerts
+    alerts = ctx.rules.alerts
     owner = (contact.owner_id if contact else None) or (account.owner_id if account else None)
     territory = account.territory if account else None
     # An owner's own channel beats the territory's; the default catches the rest.

@@ -9,15 +9,15 @@ pending SLA deadlines fire.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from processors import decisions, intent, sla, views
+from processors import decisions, intent, views
 from processors.clock import DAY_MS, to_ms
+from processors.context import DecisionContext
 from processors.identity import Identity
 from processors.rules import Rules
-from processors.state import AccountState, ContactState, Signal, VisitorState
+from processors.state import ContactState, Signal, Store  # Store: also processors.engine.Store
 from schemas.models import CrmChange, FormFill, InputEvent, Record, WebVisit
 
 Output = Record
@@ -27,46 +27,19 @@ IDLE_WINDOWS = 3
 MAX_PENDING = 200
 
 
-@dataclass
-class Store:
-    """All engine state. Dicts in replay; the live worker hands in its tables."""
-
-    contacts: MutableMapping[str, ContactState] = field(default_factory=dict)
-    visitors: MutableMapping[str, VisitorState] = field(default_factory=dict)
-    accounts: MutableMapping[str, AccountState] = field(default_factory=dict)
-    emails: MutableMapping[str, str] = field(default_factory=dict)  # email -> contact key
-    crm_ids: MutableMapping[str, str] = field(default_factory=dict)  # CRM contact_id -> key
-    domains: MutableMapping[str, str] = field(default_factory=dict)  # domain -> account_id
-    aliases: MutableMapping[str, str] = field(default_factory=dict)  # merged contact key -> survivor
-    seen: MutableMapping[str, int] = field(default_factory=dict)  # event_id -> at_ms
-    timers: list[tuple[int, str, str, str]] = field(default_factory=list)  # heap
-    clock_ms: int = 0  # event time, moved on by the live ticker too (SLA timers)
-    watermark_ms: int = 0  # the newest event time processed (lateness is judged against it)
-    last_sweep_ms: int = 0
-    # No visitor was last seen before this (0: unknown, as after a restore). Visitors only move it
-    # down when created; the sweep skips the scan of all visitors while none can be idle.
-    visitors_floor_ms: int = 0
-
-    def rebuild_timers(self, rules: Rules) -> None:
-        """Timers are derived from the SLA clocks; rebuild them after restoring contacts."""
-        self.timers = [
-            (due, key, c.sla.sla_id, phase)
-            for key, c in self.contacts.items()
-            if c.sla is not None
-            for due, phase in sla.timers(c.sla, rules)
-        ]
-        heapq.heapify(self.timers)
-
-
 class Engine:
     def __init__(self, rules: Rules, store: Store | None = None) -> None:
         self.rules = rules
         self.store = store if store is not None else Store()
         self.identity = Identity(self.store, rules)
+        # All a decision sees of the engine (processors.decisions never gets the engine itself).
+        self.context = DecisionContext(rules, self.store, self.identity)
         self._window_ms = rules.window_days * DAY_MS
         self._horizon_ms = rules.dedupe.horizon_days * DAY_MS
-        # Contacts and accounts changed since the last drain_changes(): the live runtime turns
-        # them into compacted state records once per batch, not once per event.
+        # Contacts and accounts changed since the last drain_changes() / discard_changes(): the
+        # live runtime turns them into compacted state records once per batch, not once per
+        # event; replay and backtest, which publish no state records, discard them after every
+        # event. Both go through processors.driver.Driver (drain / discard_changes).
         self.changed_contacts: set[str] = set()
         self.changed_accounts: set[str] = set()
         self._handlers: dict[type[InputEvent], Callable[[Any, int], list[Output]]] = {}
@@ -197,7 +170,7 @@ class Engine:
             self.identity.apply_contact_fields(contact, e)
             return self._evaluate(contact, at, None)
         if kind == "stage_changed":
-            return decisions.stage_change(self, contact, e, at)
+            return decisions.stage_change(self.context, contact, e, at)
         return self._activity(contact, e, at)
 
     def _activity(self, contact: ContactState, e: CrmChange, at: int) -> list[Output]:
@@ -207,7 +180,7 @@ class Engine:
         outbound = direction == "outbound" or (not direction and e.actor_id is not None)
         out: list[Output] = []
         if outbound and activity in self.rules.sla.response_activities:
-            out.extend(decisions.sla_response(self, contact, at, e.actor_id))
+            out.extend(decisions.sla_response(self.context, contact, at, e.actor_id))
             return out
         name = activity if activity in ("webinar_attended", "email_click") else f"inbound_{activity}"
         rule = self.rules.intent.activities.get(name)
@@ -239,14 +212,14 @@ class Engine:
             self.changed_accounts.add(account.account_id)
             if trigger is not None and trigger[2] > 0 and not account.is_competitor:
                 intent_score = self._intent(contact, at)
-                out.extend(decisions.engage_account(self, account, contact, at, trigger, intent_score))
+                out.extend(decisions.engage_account(self.context, account, contact, at, trigger, intent_score))
             if account.is_customer:
                 if trigger is not None and trigger[1] in rules.expansion.signals:
-                    out.extend(decisions.expansion(self, account, contact, at, trigger))
+                    out.extend(decisions.expansion(self.context, account, contact, at, trigger))
                 return out
         out.extend(
             decisions.qualify_contact(
-                self,
+                self.context,
                 contact,
                 account,
                 at,
@@ -263,10 +236,7 @@ class Engine:
     # --- time -----------------------------------------------------------------------------------
 
     def push_timers(self, contact: ContactState) -> None:
-        if contact.sla is None:
-            return
-        for due, phase in sla.timers(contact.sla, self.rules):
-            heapq.heappush(self.store.timers, (due, contact.key, contact.sla.sla_id, phase))
+        self.context.schedule_sla(contact)
 
     def _fire_timers(self, until_ms: int, inclusive: bool) -> list[Output]:
         timers = self.store.timers
@@ -277,7 +247,7 @@ class Engine:
             if contact is None or contact.sla is None or contact.sla.sla_id != sla_id:
                 continue
             self.changed_contacts.add(key)
-            out.extend(decisions.sla_timer(self, contact, phase, due))
+            out.extend(decisions.sla_timer(self.context, contact, phase, due))
         return out
 
     def drain_changes(self) -> list[Output]:
@@ -295,6 +265,11 @@ class Engine:
         self.changed_contacts.clear()
         self.changed_accounts.clear()
         return out
+
+    def discard_changes(self) -> None:
+        """Forget what changed since the last drain, for a caller that publishes no state records."""
+        self.changed_contacts.clear()
+        self.changed_accounts.clear()
 
     def _sweep(self, now: int) -> None:
         """Event-time expiry, so memory stays bounded by recent activity, not by history."""
@@ -339,7 +314,7 @@ class Engine:
             if crm_id is not None and st.crm_ids.get(crm_id) == key:
                 del st.crm_ids[crm_id]  # a visitor still pointing at ``key`` finds no contact: fine
         for account in st.accounts.values():
-            decisions.prune_members(self, account, now)
+            decisions.prune_members(self.context, account, now)
 
     def _forget_visitors(self, idle: int, now: int) -> None:
         """Drop the visitors last seen before ``idle``; the oldest survivor is the new floor."""

@@ -6,16 +6,11 @@ within the window. Personal email domains never join an account.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from processors import intent
 from processors.ids import stable_id
 from processors.rules import Rules
-from processors.state import AccountState, ContactState, VisitorState
+from processors.state import AccountState, ContactState, Store, VisitorState
 from schemas.models import CrmChange
-
-if TYPE_CHECKING:
-    from processors.engine import Store
 
 ACCOUNT_ATTRS = ("name", "employee_count", "industry", "country", "territory")
 CONTACT_ATTRS = ("job_title", "department", "seniority", "country")

@@ -13,9 +13,7 @@ from processors.clock import MINUTE_MS, from_ms, to_ms
 from processors.ids import stable_id
 from processors.rules import Rules
 from processors.rules.model import BusinessHours
-from processors.state import SlaClock
-
-WARNING, DEADLINE, ESCALATE = "warning", "deadline", "escalate"
+from processors.state import DEADLINE, ESCALATE, WARNING, SlaClock
 
 
 def add_business_minutes(start_ms: int, minutes: float, hours: BusinessHours) -> int:
@@ -68,19 +66,12 @@ def start(mql_id: str, priority: str, at_ms: int, owner_id: str | None, rules: R
 
 
 def timers(clock: SlaClock, rules: Rules) -> list[tuple[int, str]]:
-    """The timers a clock in its current status still waits for."""
-    if clock.status == "started":
-        return [(clock.warning_ms, WARNING), (clock.deadline_ms, DEADLINE)]
-    if clock.status == "warning":
-        return [(clock.deadline_ms, DEADLINE)]
-    if clock.status in ("breached", "escalated") and (clock.escalation_level < rules.sla.max_escalation_level):
-        return [(next_escalation_ms(clock, rules), ESCALATE)]
-    return []
+    """The timers a clock in its current status still waits for (``SlaClock.timers``)."""
+    return clock.timers(rules)
 
 
 def next_escalation_ms(clock: SlaClock, rules: Rules) -> int:
-    step = round(clock.tier_ms * rules.sla.escalation_every)
-    return clock.deadline_ms + step * (clock.escalation_level + 1)
+    return clock.next_escalation_ms(rules)
 
 
 def fire(clock: SlaClock, phase: str, due_ms: int, rules: Rules) -> str | None:
@@ -94,7 +85,7 @@ def fire(clock: SlaClock, phase: str, due_ms: int, rules: Rules) -> str | None:
     if (
         phase == ESCALATE
         and clock.status in ("breached", "escalated")
-        and due_ms == next_escalation_ms(clock, rules)
+        and due_ms == clock.next_escalation_ms(rules)
         and clock.escalation_level < rules.sla.max_escalation_level
     ):
         clock.escalation_level += 1

@@ -1,16 +1,25 @@
-"""Explicit, serialisable state per contact, visitor and account.
+"""Explicit, serialisable state per contact, visitor and account, and the ``Store`` of all of it.
 
-The live worker keeps these in Faust tables, replay in dicts; the processors only ever receive
-them as arguments. A window entry is a tuple ``(at_ms, signal, points, event_id)`` kept in
-event-time order: small, and cheap to prune.
+The live worker keeps these in changelogged tables, replay in dicts; the processors only ever
+receive them as arguments. A window entry is a tuple ``(at_ms, signal, points, event_id)`` kept in
+event-time order: small, and cheap to prune. This module imports no other engine module (only the
+rules), so every part of the engine can depend on it.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors.rules import Rules
+
 Signal = tuple[int, str, float, str]  # (at_ms, signal, points, event_id)
+Timer = tuple[int, str, str, str]  # (due_ms, contact key, sla_id, phase): an entry of Store.timers
+
+# The phases of an SLA clock's timers.
+WARNING, DEADLINE, ESCALATE = "warning", "deadline", "escalate"
 
 
 @dataclass(slots=True)
@@ -30,6 +39,20 @@ class SlaClock:
     def open(self) -> bool:
         """Still waiting for a first response (escalations continue after a breach)."""
         return self.status in ("started", "warning", "breached", "escalated")
+
+    def timers(self, rules: Rules) -> list[tuple[int, str]]:
+        """The ``(due_ms, phase)`` timers the clock in its current status still waits for."""
+        if self.status == "started":
+            return [(self.warning_ms, WARNING), (self.deadline_ms, DEADLINE)]
+        if self.status == "warning":
+            return [(self.deadline_ms, DEADLINE)]
+        if self.status in ("breached", "escalated") and (self.escalation_level < rules.sla.max_escalation_level):
+            return [(self.next_escalation_ms(rules), ESCALATE)]
+        return []
+
+    def next_escalation_ms(self, rules: Rules) -> int:
+        step = round(self.tier_ms * rules.sla.escalation_every)
+        return self.deadline_ms + step * (self.escalation_level + 1)
 
 
 @dataclass(slots=True)
@@ -123,3 +146,34 @@ class AccountState:
     def value(self, attr: str) -> Any:
         entry = self.profile.get(attr)
         return entry[0] if entry else None
+
+
+@dataclass
+class Store:
+    """All engine state. Dicts in replay; the live worker hands in its tables."""
+
+    contacts: MutableMapping[str, ContactState] = field(default_factory=dict)
+    visitors: MutableMapping[str, VisitorState] = field(default_factory=dict)
+    accounts: MutableMapping[str, AccountState] = field(default_factory=dict)
+    emails: MutableMapping[str, str] = field(default_factory=dict)  # email -> contact key
+    crm_ids: MutableMapping[str, str] = field(default_factory=dict)  # CRM contact_id -> key
+    domains: MutableMapping[str, str] = field(default_factory=dict)  # domain -> account_id
+    aliases: MutableMapping[str, str] = field(default_factory=dict)  # merged contact key -> survivor
+    seen: MutableMapping[str, int] = field(default_factory=dict)  # event_id -> at_ms
+    timers: list[Timer] = field(default_factory=list)  # heap
+    clock_ms: int = 0  # event time, moved on by the live ticker too (SLA timers)
+    watermark_ms: int = 0  # the newest event time processed (lateness is judged against it)
+    last_sweep_ms: int = 0
+    # No visitor was last seen before this (0: unknown, as after a restore). Visitors only move it
+    # down when created; the sweep skips the scan of all visitors while none can be idle.
+    visitors_floor_ms: int = 0
+
+    def rebuild_timers(self, rules: Rules) -> None:
+        """Timers are derived from the SLA clocks; rebuild them after restoring contacts."""
+        self.timers = [
+            (due, key, c.sla.sla_id, phase)
+            for key, c in self.contacts.items()
+            if c.sla is not None
+            for due, phase in c.sla.timers(rules)
+        ]
+        heapq.heapify(self.timers)
