@@ -1,11 +1,15 @@
 """The one run loop over the engine: events in, outputs out, a failing decision undone.
 
 Replay, backtest, the benchmarks and each live partition feed their events through a
-``Driver``. Its one extra duty is the last line of defence: when deciding an event raises, the
-event is reported as a ``Failure`` (the caller dead-letters it) and the engine is put back
-exactly as it was before that event, by rebuilding it from the caller's checkpoint and
-re-deciding what came since (the engine is deterministic, so this gives the same state). A
-poison record therefore costs one dead letter and never a crash loop.
+``Driver``, and the driver is what empties the engine's change tracking: a caller that publishes
+the compacted state topics ``drain``s it once per batch (live), one that does not calls
+``discard_changes`` after every event (replay, backtest), so it never grows with the history.
+
+Its other duty is the last line of defence: when deciding an event raises, the event is reported
+as a ``Failure`` (the caller dead-letters it) and the engine is put back exactly as it was before
+that event, by rebuilding it from the caller's checkpoint and re-deciding what came since (the
+engine is deterministic, so this gives the same state). A poison record therefore costs one dead
+letter and never a crash loop.
 """
 
 from __future__ import annotations
@@ -78,6 +82,11 @@ class Driver:
     def drain(self) -> list[Output]:
         """State records of what changed since the last drain (the compacted state topics)."""
         return self.engine.drain_changes()
+
+    def discard_changes(self) -> None:
+        """Forget what changed since the last drain: for a caller that publishes no state records
+        (replay, backtest), after every event, so the engine's change sets stay bounded."""
+        self.engine.discard_changes()
 
     def rebase(self) -> None:
         """The caller has made the current state its checkpoint (live: after a batch is stored)."""

@@ -361,6 +361,7 @@ def replay(
             dead += 1
             continue
         accepted += 1
+        driver.discard_changes()  # a replay publishes no state records: the engine's change sets stay bounded
         if records:
             pending.extend(records)  # type: ignore[arg-type]
             if len(pending) >= EMIT_BATCH:

@@ -8,7 +8,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+import streams.backtest
+import streams.replay
+from processors.driver import Checkpoint, Driver, Failure, TimedEvent
+from processors.engine import Engine, Output
 from processors.rules import Rules, load_rules
+from schemas.models import InputEvent
 from streams.replay import replay
 
 HISTORY = Path(__file__).resolve().parents[2] / "examples" / "quickstart.jsonl"
@@ -68,3 +73,68 @@ def test_a_failing_decision_is_dead_lettered_and_undone(poisoned: tuple[str, Rul
     assert "ZeroDivisionError: poisoned for the test" in letters[0]["value"]["error"]
     assert victim in letters[0]["value"]["raw"]
     assert [r for r in got if r not in letters] == expected, "later decisions see the state as before the poison"
+
+
+# Change tracking: whoever feeds a driver also empties the engine's change sets ----------------
+
+
+class _Watched(Driver):
+    """A driver that records how many changes were pending before each event it is fed."""
+
+    instances: list[_Watched] = []
+
+    def __init__(self, engine: Engine, checkpoint: Checkpoint) -> None:
+        super().__init__(engine, checkpoint)
+        self.pending: list[int] = []
+        _Watched.instances.append(self)
+
+    def feed(self, event: InputEvent, at_ms: int) -> list[Output] | Failure:
+        self.pending.append(len(self.engine.changed_contacts) + len(self.engine.changed_accounts))
+        return super().feed(event, at_ms)
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> list[_Watched]:
+    _Watched.instances = []
+    monkeypatch.setattr(streams.replay, "Driver", _Watched)
+    monkeypatch.setattr(streams.backtest, "Driver", _Watched)
+    return _Watched.instances
+
+
+def _history(tmp_path: Path) -> Path:
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(_lines()) + b"\n")
+    return path
+
+
+def test_replay_and_backtest_keep_the_change_sets_empty_between_events(watched: list[_Watched], tmp_path: Path) -> None:
+    path = _history(tmp_path)
+    rules = load_rules()
+    _run(path, rules)
+    streams.backtest.decide(streams.backtest.from_file(path), {"a": rules, "b": rules}, None, None, False)
+    assert len(watched) == 3
+    for driver in watched:
+        assert len(driver.pending) >= 8 and set(driver.pending) == {0}, driver.pending
+
+
+class _NoCheckpoint:
+    def rebuild(self) -> Engine:
+        raise AssertionError("nothing fails here")
+
+    def events_since(self, count: int) -> list[TimedEvent]:
+        raise AssertionError("nothing fails here")
+
+
+def test_the_change_sets_grow_until_drained_or_discarded(tmp_path: Path) -> None:
+    from schemas.models import ContactState
+
+    driver = Driver(Engine(load_rules()), _NoCheckpoint())
+    for at, event in streams.backtest.from_file(_history(tmp_path)).events:
+        driver.feed(event, at)
+    assert driver.engine.changed_contacts, "the history changes contacts"
+    assert any(isinstance(r, ContactState) for r in driver.drain())
+    assert not driver.engine.changed_contacts and not driver.engine.changed_accounts
+    assert driver.drain() == []
+    driver.engine.changed_contacts.add(next(iter(driver.engine.store.contacts)))
+    driver.discard_changes()
+    assert driver.drain() == [], "discarded, not drained"
