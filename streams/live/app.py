@@ -33,6 +33,7 @@ from streams.kafka_io import RecordWriter, avro_serde, producer
 from streams.live.envelope import Event, IngestBatch, Progress, RoutedBatch
 from streams.live.identify import IdentityTask
 from streams.live.inputs import TP, InputReader
+from streams.live.merge import EventTimeMerge
 from streams.live.partition import PartitionEngine
 from streams.live.stats import Stats, redact
 from streams.settings import Settings
@@ -243,11 +244,13 @@ class LiveRuntime:
     def _send_ingest(self, batches: dict[int, IngestBatch]) -> None:
         """Partition i of ``<app>-ingest`` gets input partition i of every input topic (they are
         co-partitioned), with those partitions' progress."""
-        progress = self._progress()
+        by_index: dict[int, Progress] = {}
+        for (topic, p), report in self._progress().items():
+            by_index.setdefault(p, {})[f"{topic}:{p}"] = report
         read_ms = int(time.time() * 1000)
-        for index, batch in batches.items():
-            batch.progress = {k: v for k, v in progress.items() if k.rpartition(":")[2] == str(index)}
-            batch.read_ms = read_ms
+        for index in sorted(by_index.keys() | batches.keys()):  # every assigned partition reports, busy or quiet
+            batch = batches.get(index) or IngestBatch()
+            batch.progress, batch.read_ms = by_index.get(index, {}), read_ms
             for record in batch.records():
                 self.writer.send(self.topics.ingest, record, partition=index)
         self.last_report = time.monotonic()
@@ -317,10 +320,10 @@ class LiveRuntime:
             self.newest[tp] = at
         return (at, f"{topic}:{partition}", offset, spec.name, fields_of(record))
 
-    def _progress(self) -> dict[str, tuple[int | None, int | None]]:
+    def _progress(self) -> dict[TP, tuple[int | None, int | None]]:
         return {
-            f"{t}:{p}": (self.newest.get((t, p)), self.reader.empty_at((t, p), self.next_offset.get((t, p))))
-            for t, p in sorted(self.reader.assigned)
+            tp: (self.newest.get(tp), self.reader.empty_at(tp, self.next_offset.get(tp)))
+            for tp in sorted(self.reader.assigned)
         }
 
     def _inputs_revoked(self, revoked: list[TP]) -> None:
@@ -336,7 +339,7 @@ class LiveRuntime:
         if time.monotonic() - self.last_report < HEARTBEAT_S or not self.reader.assigned:
             return
         async with self.lock:
-            self._send_ingest({p: IngestBatch() for _, p in self.reader.assigned})
+            self._send_ingest({})
 
     # --- identify: engine key of every event (``streams.live.routing``) -----------------------------
 
@@ -471,6 +474,11 @@ class LiveRuntime:
             elif tp.topic == self.topics.ingest:
                 self.identities.pop(tp.partition, None)
 
+    def _merges(self) -> list[EventTimeMerge]:
+        return [pe.merge for pe in self.engines.values() if pe.merge is not None] + [
+            task.merge for task in self.identities.values()
+        ]
+
     def _lag(self, topics: Any) -> int:
         lag = 0
         for tp in self._assigned(topics):
@@ -498,8 +506,8 @@ class LiveRuntime:
         line = self.stats.line(
             lag=self.reader.lag(self.next_offset),
             backlog=self._lag((self.topics.ingest, self.topics.events)),
-            waiting=sum(pe.merge.pending for pe in self.engines.values() if pe.merge is not None)
-            + sum(task.merge.pending for task in self.identities.values()),
+            waiting=sum(m.pending for m in self._merges()),
+            waiting_for=sorted({s for m in self._merges() for s in m.holding_back()}),
             inputs=sorted(f"{t}:{p}" for t, p in self.reader.assigned),
             identity=sorted(self.identities),
             partitions=sorted(self.engines),

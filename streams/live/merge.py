@@ -98,6 +98,22 @@ class EventTimeMerge:
             )
         return out
 
+    def holding_back(self) -> list[str]:
+        """The sources the oldest waiting event waits for (for the stats line)."""
+        if not self._heap:
+            return []
+        at, arrived = self._heap[0][0], self._heap[0][6]
+        settled = arrived + self.skew_ms
+        out = []
+        for source in sorted(self.sources):
+            empty_at = self.empty_at.get(source)
+            if empty_at is not None and empty_at >= settled:
+                continue
+            newest = self.newest.get(source)
+            if newest is None or newest < at:
+                out.append(source)
+        return out
+
     @property
     def pending(self) -> int:
         return len(self._heap)
