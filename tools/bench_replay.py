@@ -20,9 +20,11 @@ from pathlib import Path
 import orjson
 
 from processors._native import PURE_ENV
+from processors.driver import Driver
 from processors.engine import Engine
 from processors.rules import load_rules
-from streams.replay import LineReader, topic_map
+from schemas import models
+from streams.replay import FileCheckpoint, LineReader, topic_map
 from tools.workload import WorkloadConfig, write_jsonl
 
 
@@ -89,20 +91,23 @@ def _replay_subprocess(path: Path, out: Path) -> tuple[float, float, str]:
 
 
 def _state_size(path: Path) -> tuple[int, float]:
+    """The engine's state after the workload, driven as a replay drives it (the one ``Driver``:
+    change tracking discarded after every event, so only the state that a replay keeps is counted)."""
     rules = load_rules()
     reader = LineReader(topic_map())
     with path.open("rb") as fh:
         index = reader.index(fh)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    engine = Engine(rules)
+    driver = Driver(Engine(rules), FileCheckpoint(rules, index, reader))
     for at, n, line in index:
-        event = reader.event(n, line)
-        if not hasattr(event, "source_topic"):
-            engine.process(event, at)  # type: ignore[arg-type]
+        event = reader.event(n, line, at)
+        if not isinstance(event, models.DeadLetter):
+            driver.feed(event, at)
+            driver.discard_changes()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    contacts = len(engine.store.contacts)
+    contacts = len(driver.engine.store.contacts)  # driver.engine: a failed decision rebuilds the engine
     return contacts, (after - before) / max(contacts, 1)
 
 

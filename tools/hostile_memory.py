@@ -3,13 +3,15 @@
 Scenarios, each in a fresh child process so each peak RSS is its own:
 
 - ``contacts``: web visits that each carry a distinct ``contact_id`` (and visitor), spread evenly
-  over ``--days`` of event time, through ``Engine.process`` as replay calls it. Anyone who can
-  reach the tracker can send these; before the fix every one became a contact kept forever.
+  over ``--days`` of event time, through the one ``processors.driver.Driver`` as replay drives it
+  (``feed``, then ``discard_changes``). Anyone who can reach the tracker can send these; before
+  the fix every one became a contact kept forever.
 - ``urls``: ``--urls`` distinct URLs of ``--url-kb`` KiB each from anonymous visitors, which
   filled the URL memo (bounded by entry count, not bytes).
 
 Run against another checkout with ``PYTHONPATH=<checkout>`` (the first line printed says which
-``processors`` was imported); set ``LEADSTREAM_PURE_PYTHON=1`` for comparable figures.
+``processors`` was imported; it needs ``Driver.discard_changes``); set ``LEADSTREAM_PURE_PYTHON=1``
+for comparable figures.
 
     LEADSTREAM_PURE_PYTHON=1 .venv/bin/python tools/hostile_memory.py --runs 3
 """
@@ -24,7 +26,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used, after PYTHONPATH has chosen the checkout
+    from processors.engine import Engine
+    from processors.rules import Rules
+    from schemas.models import WebVisit
 
 DAY_MS = 86_400_000
 START_MS = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
@@ -35,13 +45,14 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _visits(n: int, days: float, kind: str, url_bytes: int) -> Iterator[tuple[int, object]]:
+def _visits(n: int, days: float, kind: str, url_bytes: int) -> Iterator[tuple[int, WebVisit]]:
     """(at_ms, WebVisit) pairs in event-time order, built one at a time (nothing held here)."""
     from schemas.models import WebVisit
 
     step = days * DAY_MS / max(n, 1)
     for i in range(n):
         at = START_MS + int(i * step)
+        value: dict[str, object]
         if kind == "contacts":
             url = f"https://www.leadstream-demo.com{PATHS[i % len(PATHS)]}"
             value = {"visitor_id": f"hv-{i}", "contact_id": f"hc-{i}", "url": url}
@@ -54,26 +65,48 @@ def _visits(n: int, days: float, kind: str, url_bytes: int) -> Iterator[tuple[in
         yield at, WebVisit.model_validate(value)
 
 
+@dataclass
+class _Regenerated:
+    """The driver's checkpoint: the start of the scenario, whose visits are regenerated on demand
+    (they are deterministic), so undoing a failed decision holds no event in memory either."""
+
+    rules: Rules
+    n: int
+    days: float
+    kind: str
+    url_bytes: int
+
+    def rebuild(self) -> Engine:
+        from processors.engine import Engine
+
+        return Engine(self.rules)
+
+    def events_since(self, count: int) -> Iterator[tuple[int, WebVisit]]:
+        return islice(_visits(self.n, self.days, self.kind, self.url_bytes), count)
+
+
 def child(kind: str, n: int, days: float, url_bytes: int) -> None:
     """One scenario in this process; prints one line of figures."""
     import processors
+    from processors.driver import Driver
     from processors.engine import Engine
     from processors.rules import load_rules
 
     rules = load_rules()
-    engine = Engine(rules)
+    driver = Driver(Engine(rules), _Regenerated(rules, n, days, kind, url_bytes))
     base = _peak_rss_mib()
     started = time.perf_counter()
-    process = engine.process
+    feed, discard = driver.feed, driver.discard_changes
     for at, event in _visits(n, days, kind, url_bytes):
-        process(event, at)  # type: ignore[arg-type]
+        feed(event, at)
+        discard()  # as replay does: nothing publishes state records, so change tracking stays empty
     elapsed = time.perf_counter() - started
-    st = engine.store
+    st = driver.engine.store  # driver.engine: a failed decision rebuilds the engine
     memo_keys = len(rules.intent.url_memo)
     print(
         f"{kind} peak_rss_mib={_peak_rss_mib():.0f} start_rss_mib={base:.0f} contacts={len(st.contacts)} "
         f"crm_ids={len(st.crm_ids)} visitors={len(st.visitors)} url_memo_entries={memo_keys} "
-        f"elapsed_s={elapsed:.1f} processors={os.path.dirname(processors.__file__)}",
+        f"failed={driver.failures} elapsed_s={elapsed:.1f} processors={os.path.dirname(processors.__file__)}",
         flush=True,
     )
 
