@@ -29,8 +29,11 @@ demo: setup
 test: setup
 	$(BIN)/pytest -q
 
+# ruff (lint and format) over the tree; mypy over every package ([tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: bench-replay
 

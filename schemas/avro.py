@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 
@@ -22,7 +22,8 @@ def schema_json(avro_name: str) -> str:
 
 @cache
 def parsed_schema(avro_name: str) -> dict[str, Any]:
-    return fastavro.parse_schema(json.loads(schema_json(avro_name)))
+    # Every .avsc is a record schema, so it parses to a dict (fastavro types any schema).
+    return cast(dict[str, Any], fastavro.parse_schema(json.loads(schema_json(avro_name))))
 
 
 def to_datum(record: models.Record) -> dict[str, Any]:

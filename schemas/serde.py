@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import fastavro
 import orjson
@@ -262,7 +262,8 @@ class AvroSerde:
                 raise DecodeError(f"unknown schema id {schema_id}: {exc}") from exc
             raise
         try:
-            return fastavro.parse_schema(orjson.loads(registered.schema_str))
+            # A record schema parses to a dict; the reader schema below rejects any other kind.
+            return cast(dict[str, Any], fastavro.parse_schema(orjson.loads(registered.schema_str)))
         except Exception as exc:
             raise DecodeError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from exc
 
@@ -272,7 +273,8 @@ class AvroSerde:
         _, schema_id = _HEADER.unpack_from(data)
         writer = self._writer_schema(schema_id)
         try:
-            return fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), writer, avro.parsed_schema(avro_name))
+            datum = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), writer, avro.parsed_schema(avro_name))
+            return cast(dict[str, Any], datum)  # the reader schema is a record: its datum is a dict
         except Exception as exc:
             raise DecodeError(f"Avro body does not decode with schema id {schema_id}: {exc}") from exc
 

@@ -74,7 +74,7 @@ DEFAULT_POLICY = RetryPolicy()
 def retry(
     call: Callable[[], T],
     policy: RetryPolicy = DEFAULT_POLICY,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,  # e.g. threading.Event.wait, to stop early
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_retry: Callable[[int, Exception, float], None] | None = None,

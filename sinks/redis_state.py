@@ -8,6 +8,7 @@ one Lua script, so concurrent sink instances cannot interleave.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import orjson
 import redis
@@ -89,7 +90,8 @@ class RedisStateSink:
             raise RetryableError(f"redis unavailable: {exc}") from exc
 
     def read(self, key: str) -> dict[str, object] | None:
-        raw = self.client.hgetall(key)
+        # The client is made without decode_responses, so names and values come back as bytes.
+        raw = cast(dict[bytes, bytes], self.client.hgetall(key))
         if not raw:
             return None
         return {k.decode(): orjson.loads(v) for k, v in raw.items() if not k.startswith(b"_v_")}

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from schemas import models
 from schemas.catalog import BY_NAME, StreamSpec
@@ -72,7 +74,7 @@ def deliver(
     items: Sequence[Item],
     policy: RetryPolicy,
     on_dead_letter: DeadLetterFn,
-    sleep: Callable[[float], None] | None = None,
+    sleep: Callable[[float], object] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryStats:
     """Write the batch (retried); if the target refuses it for good, find the refused records one
@@ -87,7 +89,7 @@ def deliver(
             good.append(item)
     if not good:
         return stats
-    kwargs = {"sleep": sleep} if sleep else {}
+    sleep = sleep or time.sleep
 
     def write(batch: list[models.Record]) -> None:
         if should_stop():
@@ -95,7 +97,7 @@ def deliver(
         sink.write(batch)
 
     try:
-        retry(lambda: write([i.record for i in good]), policy, **kwargs)  # type: ignore[misc]
+        retry(lambda: write([i.record for i in good]), policy, sleep)
         stats.written = len(good)
         return stats
     except PermanentError as exc:
@@ -104,7 +106,7 @@ def deliver(
         )
     for item in good:
         try:
-            retry(lambda item=item: write([item.record]), policy, **kwargs)  # type: ignore[misc]
+            retry(partial(write, [item.record]), policy, sleep)
             stats.written += 1
         except PermanentError as exc:
             error = f"{sink.name}: {exc}"
@@ -146,7 +148,7 @@ def run_sink(
     """
     from confluent_kafka import KafkaException
 
-    from streams.kafka_io import RecordWriter, avro_serde, consumer, producer
+    from streams.kafka_io import RecordWriter, avro_serde, consumer, coordinates, producer
 
     serde = avro_serde(settings)
     if serde is None:  # output topics are Avro, and dead letters must have somewhere to go
@@ -170,11 +172,13 @@ def run_sink(
             values = [m for m in messages if not m.error()]
             if not values:
                 continue
-            items = [
-                decode(specs[m.topic()], m.topic(), f"{m.partition()}:{m.offset()}", m.value(), m.key(), serde)
-                for m in values
-                if m.value() is not None  # tombstones on the compacted state topics
-            ]
+            items = []
+            for m in values:
+                raw = m.value()
+                if raw is None:  # tombstones on the compacted state topics
+                    continue
+                topic, partition, offset = coordinates(m)
+                items.append(decode(specs[topic], topic, f"{partition}:{offset}", raw, m.key(), serde))
             try:
                 stats = deliver(
                     sink, items, policy, on_dead_letter, sleep=stop_event.wait, should_stop=stop_event.is_set

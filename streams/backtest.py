@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from processors import outcomes
 from processors.clock import to_ms
@@ -79,7 +80,7 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
 
     from schemas.catalog import INPUTS
     from schemas.validation import accept, reference_ms
-    from streams.kafka_io import avro_serde
+    from streams.kafka_io import avro_serde, coordinates
 
     serde = avro_serde(settings)
     consumer = Consumer(
@@ -109,16 +110,17 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
             for msg in consumer.consume(num_messages=1000, timeout=1.0):
                 if msg.error():
                     continue
-                key = (msg.topic(), msg.partition())
-                if msg.offset() >= stops[key] - 1:
+                topic, partition, offset = coordinates(msg)
+                key = (topic, partition)
+                if offset >= stops[key] - 1:
                     pending.discard(key)
                 if msg.timestamp()[1] > end_ms:
                     continue
-                spec = specs[msg.topic()]
+                spec = specs[topic]
                 record = accept(
                     spec,
-                    msg.topic(),
-                    f"{msg.partition()}:{msg.offset()}",
+                    topic,
+                    f"{partition}:{offset}",
                     msg.value(),
                     settings.input_format(spec.name),
                     serde,
@@ -129,7 +131,8 @@ def from_kafka(settings, start: datetime, end: datetime, warmup: timedelta) -> B
                 if isinstance(record, models.DeadLetter):
                     dead += 1
                     continue
-                collected.append((to_ms(record.occurred_at), seq, record))  # type: ignore[attr-defined]
+                event = cast(models.InputEvent, record)  # specs are the input streams: they validate to events
+                collected.append((to_ms(event.occurred_at), seq, event))
                 seq += 1
     finally:
         consumer.close()

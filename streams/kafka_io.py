@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas import models
@@ -31,6 +31,15 @@ def avro_serde(settings: Settings) -> AvroSerde | None:
 def output_schemas(settings: Settings) -> list[tuple[str, str]]:
     """(topic, Avro name) of everything the worker writes as Avro: registered before it is needed."""
     return [(settings.topic(s.name), s.avro_name) for s in STREAMS if s.role is not Role.input]
+
+
+def coordinates(msg: Message[bytes, bytes]) -> tuple[str, int, int]:
+    """(topic, partition, offset) of a consumed message that carries no error: the client always
+    sets them then (its type stubs say optional, for error events)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError(f"consumed message without topic, partition or offset: {msg.error()}")
+    return topic, partition, offset
 
 
 def producer(settings: Settings, **extra: object) -> Producer:
@@ -73,8 +82,10 @@ class RecordWriter:
 
     def send(self, topic: str, value: bytes | None, key: bytes | None = None, partition: int | None = None) -> None:
         """Any record (None: a tombstone), with its delivery checked at the next ``flush``."""
-        extra = {} if partition is None else {"partition": partition}
-        self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **extra)
+        if partition is None:
+            self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
+        else:
+            self.producer.produce(topic, value=value, key=key, partition=partition, on_delivery=self._delivered)
         self.producer.poll(0)
 
     def _delivered(self, err: object, msg: object) -> None:

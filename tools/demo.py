@@ -19,7 +19,7 @@ from schemas import models
 from schemas.catalog import BY_NAME, STREAMS, Role
 from schemas.serde import ValueFormat, decode_value
 from sinks.base import Sink
-from streams.kafka_io import avro_serde, consumer, producer
+from streams.kafka_io import avro_serde, consumer, coordinates, producer
 from streams.settings import Settings
 from tools.worker_process import WorkerProcess, worker_env
 from tools.workload import WorkloadConfig, generate
@@ -138,11 +138,12 @@ def run_demo(
             for msg in watcher.consume(num_messages=500, timeout=0.2):
                 if msg.error():
                     continue
-                spec = outputs[msg.topic()]
+                topic = coordinates(msg)[0]
+                spec = outputs[topic]
                 datum = decode_value(msg.value(), ValueFormat.avro, spec.avro_name, serde)
                 record = spec.model.model_validate(datum)
                 batch.append(record)
-                counts[msg.topic()] += 1
+                counts[topic] += 1
                 line = _line(record)
                 if line:
                     console.print(line, highlight=False)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import heapq
 import random
 from bisect import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
+from types import EllipsisType
+from typing import TypeVar
 
 import orjson
 
@@ -156,7 +158,10 @@ MAX_RETURNING = 12  # sessions per contact before it is only an occasional visit
 COMMITTEE_SHARE = 0.006  # of known-visitor web arrivals: an account-wide evaluation starts
 
 
-def _table(weighted: list[tuple[object, int]]) -> list:
+_T = TypeVar("_T")
+
+
+def _table(weighted: Sequence[tuple[_T, int]]) -> list[_T]:
     """Weights expanded into a list, so a weighted pick is one ``random()`` and an index."""
     return [item for item, w in weighted for _ in range(w)]
 
@@ -184,6 +189,19 @@ class _Account:
         "i", "id", "domain", "name", "employees", "industry", "country", "territory", "owner",
         "is_customer", "is_competitor", "contacts", "fit",
     )  # fmt: skip
+    i: int
+    id: str
+    domain: str
+    name: str
+    employees: int
+    industry: str
+    country: str
+    territory: str
+    owner: str
+    is_customer: bool
+    is_competitor: bool
+    contacts: list[_Contact]
+    fit: bool  # an ICP account (industry, country, size)
 
     def fields(self) -> dict:
         return {
@@ -204,6 +222,23 @@ class _Contact:
         "n", "account", "email", "first", "last", "dept", "seniority", "title", "country", "owner",
         "junior", "intent", "crm_ms", "in_crm", "identified", "sessions", "opp",
     )  # fmt: skip
+    n: int
+    account: _Account | None  # None: a personal email
+    email: str
+    first: str
+    last: str
+    dept: str
+    seniority: str
+    title: str
+    country: str
+    owner: str
+    junior: bool
+    intent: float  # chance a session reads the buying pages
+    crm_ms: int | None  # when the CRM learns the contact; -1 before bootstrap decides; None: not planned
+    in_crm: bool
+    identified: bool
+    sessions: int
+    opp: str | None
 
     def good_fit(self) -> bool:
         a = self.account
@@ -345,7 +380,12 @@ class _Generator:
         return c.crm_ms if c.crm_ms is not None else self.end + 1
 
     def session(
-        self, t: float, c: _Contact | None, pages: int, table: list | None = None, source: object = ...
+        self,
+        t: float,
+        c: _Contact | None,
+        pages: int,
+        table: list[str] | None = None,
+        source: str | None | EllipsisType = ...,
     ) -> float:
         """A browsing session of ``pages`` page views from ``t``; returns when it ends."""
         rng, rand = self.rng, self.rng.random
@@ -405,7 +445,7 @@ class _Generator:
                 c = self.contacts[int(rand() * len(self.contacts))]
             self.session(t, c, 1 + int(rand() ** 2 * 7))
 
-    def form_arrival(self, t: float, c: _Contact, forms: list | None = None) -> None:
+    def form_arrival(self, t: float, c: _Contact, forms: list[str] | None = None) -> None:
         rand = self.rng.random
         hand_raiser_bias = c.intent > 0.6 and rand() < 0.15  # evaluators ask for a demo
         table = T_BUY if hand_raiser_bias or rand() < c.intent else T_BROWSE
@@ -679,9 +719,9 @@ class _Generator:
             value["fields"] = {"opportunity_id": c.opp, "amount": amount, "currency": "USD", "stage": stage}
         return CRM, value
 
-    def form_value(self, i: int, at: str, c: _Contact, form_type: str) -> dict:
+    def form_value(self, i: int, at: str, c: _Contact, form_type: str) -> dict[str, str | int]:
         rand = self.rng.random
-        value = {
+        value: dict[str, str | int] = {
             "event_id": f"f-{i}",
             "occurred_at": at,
             "visitor_id": f"v-{c.n}",

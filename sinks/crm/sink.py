@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from cachetools import LRUCache
 
@@ -33,7 +35,7 @@ class CrmSink:
         self,
         adapter: CrmAdapter,
         policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], object] | None = None,
         on_rejected: Callable[[list[ContactUpdate], str], None] | None = None,
         written_cache: int = 1_000_000,
     ) -> None:
@@ -58,8 +60,7 @@ class CrmSink:
 
     def prepare(self) -> None:
         """Before the first batch: the CRM must know our properties, or every upsert is refused."""
-        kwargs = {"sleep": self._sleep} if self._sleep else {}
-        retry(lambda: self.adapter.prepare(PROPERTIES), self.policy, **kwargs)
+        retry(partial(self.adapter.prepare, PROPERTIES), self.policy, self._sleep or time.sleep)
 
     def write(self, batch: Sequence[models.Record]) -> None:
         updates = [u for u in map(self._unwritten, updates_for(batch)) if u is not None]
@@ -67,9 +68,8 @@ class CrmSink:
         refused: list[str] = []
         for i in range(0, len(updates), step):
             chunk = updates[i : i + step]
-            kwargs = {"sleep": self._sleep} if self._sleep else {}
             try:
-                retry(lambda chunk=chunk: self.adapter.upsert_contacts(chunk), self.policy, **kwargs)
+                retry(partial(self.adapter.upsert_contacts, chunk), self.policy, self._sleep or time.sleep)
             except PermanentError as exc:  # this chunk goes to the dead-letter path; the rest goes on
                 if self.on_rejected is None:
                     _log_rejected(chunk, str(exc))

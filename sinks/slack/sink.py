@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -166,7 +167,7 @@ class SlackAlertSink:
             if not isinstance(alert, models.Alert) or not self.throttle.first_time(alert.dedupe_key):
                 continue
             try:
-                retry(lambda alert=alert: self._post(alert), self.policy)
+                retry(partial(self._post, alert), self.policy)
             except (RetryableError, PermanentError, ConfigurationError):
                 with contextlib.suppress(RetryableError):  # unclaimable now: the claim expires by itself
                     self.throttle.forget(alert.dedupe_key)
