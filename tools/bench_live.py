@@ -13,6 +13,7 @@ the same input topics gives the raw baseline of the same run. Figures, not asser
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import shutil
@@ -20,7 +21,7 @@ import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,9 +41,11 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from processors.rules import load_rules
 from schemas.catalog import BY_NAME, INPUTS, STREAMS, record_key
 from schemas.serde import AvroSerde, subject_for
-from streams.kafka_io import avro_serde, producer, registry
+from streams.kafka_io import avro_serde, coordinates, producer, registry
+from streams.replay import replay
 from streams.settings import Settings
 from streams.topics import app_id, inputs_group
 from tools.worker_process import WorkerProcess, run_settings, worker_env
@@ -129,12 +132,25 @@ class PhaseProduce:
         return self.events / span if span > 0 else float("nan")
 
 
-class StampedProducer:
-    """Contract records, Avro-encoded and keyed as SPEC §2 says, with ``occurred_at`` = now.
+def event_clock_start(wall_ms: int) -> int:
+    """The event time of a run's first event: the UTC midnight before the run (the one before
+    that if the run starts within ten minutes of midnight, so no event is dated ahead of the
+    clock). The same seed then gives the same history every day, to the millisecond of the day."""
+    day = wall_ms // 86_400_000
+    if wall_ms - day * 86_400_000 < 600_000:
+        day -= 1
+    return day * 86_400_000
 
-    Remembers when every event was produced (the same ms as its ``occurred_at``), for the
-    latency of the decisions those events cause: a decision in one phase may cite profile events
-    of an earlier one, so the deciding event is found among all of them.
+
+class StampedProducer:
+    """Contract records, Avro-encoded and keyed as SPEC §2 says.
+
+    ``occurred_at`` is the run's event clock: one millisecond per event from
+    ``event_clock_start``, so two runs with one seed produce the same history (stamping the
+    wall clock made every run's history differ, and events of one millisecond tie). It also
+    remembers when every event was produced, for the latency of the decisions those events cause:
+    a decision in one phase may cite profile events of an earlier one, so the deciding event is
+    found among all of them.
     """
 
     def __init__(self, settings: Settings, serde: AvroSerde) -> None:
@@ -143,11 +159,13 @@ class StampedProducer:
         self.producer: Producer = producer(settings, **{"linger.ms": 5})
         self.topics = {s.name: settings.topic(s.name) for s in INPUTS}
         self.produced_ms: dict[str, int] = {}
+        self.event_ms = event_clock_start(now_ms())
 
     def send(self, stream: str, value: dict[str, Any]) -> int:
         ms = now_ms()
         spec = BY_NAME[stream]
-        record = spec.model.model_validate({**value, "occurred_at": EPOCH + ms * ONE_MS})
+        self.event_ms += 1
+        record = spec.model.model_validate({**value, "occurred_at": EPOCH + self.event_ms * ONE_MS})
         topic = self.topics[stream]
         payload = self.serde.encode(topic, record)
         key = record_key(spec, record)
@@ -204,7 +222,7 @@ class Snapshot:
     committed: dict[TP, int]
     highs: dict[TP, int]
 
-    def lag(self, topics: set[str] | None = None) -> int:
+    def lag(self, topics: Collection[str] | None = None) -> int:
         return sum(
             max(0, h - self.committed.get(tp, 0)) for tp, h in self.highs.items() if topics is None or tp[0] in topics
         )
@@ -372,13 +390,15 @@ def read_topic(settings: Settings, topic: str) -> Iterator[Any]:
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         while ends:
             for msg in c.consume(1000, timeout=1.0):
-                if msg.error():
-                    if msg.error().code() != KafkaError._PARTITION_EOF:
-                        raise RuntimeError(f"reading {topic}: {msg.error()}")
+                error = msg.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        raise RuntimeError(f"reading {topic}: {error}")
                     continue
                 yield msg
-                if msg.offset() + 1 >= ends.get(msg.partition(), 0):
-                    ends.pop(msg.partition(), None)
+                _, partition, offset = coordinates(msg)
+                if offset + 1 >= ends.get(partition, 0):
+                    ends.pop(partition, None)
     finally:
         c.close()
 
@@ -399,11 +419,28 @@ def deciding_event(mql: dict[str, Any], produced_ms: dict[str, int]) -> str | No
     return None
 
 
+MqlKey = tuple[str, str, str, float, str, bool]
+
+
+def mql_key(mql: dict[str, Any]) -> MqlKey:
+    """What an MQL decided, independent of the day the run happened: its kind and lead, the
+    event that decided it, its score, priority and fast track."""
+    subject = mql.get("contact_id") or mql.get("email") or mql.get("account_id") or ""
+    deciding = next((r["event_id"] for r in mql.get("reasons") or [] if r["at"] == mql["occurred_at"]), "")
+    return (mql["kind"], subject, deciding, round(mql["total_score"], 3), mql["priority"], mql["fast_track"])
+
+
+def digest(keys: set[MqlKey]) -> str:
+    """A short fingerprint of an MQL set: two runs with one seed must print the same."""
+    return hashlib.sha256(orjson.dumps(sorted(keys))).hexdigest()[:16]
+
+
 @dataclass
 class Latency:
     samples: list[int] = field(default_factory=list)  # ms
     mqls: int = 0  # distinct MQLs on the topic (all phases)
     elsewhere: int = 0  # MQLs decided by an event of another phase (or by none the bench produced)
+    keys: set[MqlKey] = field(default_factory=set)  # every MQL decided (see ``mql_key``)
 
     def pct(self, q: float) -> float:
         """Nearest-rank percentile (q in 0..100)."""
@@ -421,6 +458,7 @@ def mql_latency(settings: Settings, serde: AvroSerde, produced_ms: dict[str, int
             continue
         seen.add(mql["mql_id"])
         out.mqls += 1
+        out.keys.add(mql_key({**mql, "occurred_at": _iso(mql["occurred_at"]), "reasons": _reasons(mql)}))
         event_id = deciding_event(mql, produced_ms)
         at = produced_ms.get(event_id or "")
         if at is None or not phase.first_ms <= at <= phase.last_ms:
@@ -428,6 +466,49 @@ def mql_latency(settings: Settings, serde: AvroSerde, produced_ms: dict[str, int
             continue
         out.samples.append(msg.timestamp()[1] - at)
     return out
+
+
+def _iso(at: Any) -> str:
+    return at.isoformat() if isinstance(at, datetime) else str(at)
+
+
+def _reasons(mql: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**r, "at": _iso(r["at"])} for r in mql.get("reasons") or []]
+
+
+def replay_of_inputs(settings: Settings, serde: AvroSerde, workdir: Path) -> set[MqlKey]:
+    """The MQLs ``leadstream replay`` decides on exactly what the input topics hold: the live
+    run's decisions must be these (the runtime's claim: live equals replay within the lateness)."""
+    history = workdir / "inputs.jsonl"
+    with history.open("wb") as fh:
+        for spec in INPUTS:
+            for msg in read_topic(settings, settings.topic(spec.name)):
+                value = serde.decode(msg.value(), spec.avro_name)
+                value["occurred_at"] = _iso(value["occurred_at"])
+                fh.write(orjson.dumps({"topic": spec.default_topic, "value": value}) + b"\n")
+    out = io.BytesIO()
+    replay(history, out, load_rules())
+    history.unlink()
+    keys: set[MqlKey] = set()
+    mql_topic = BY_NAME["mql"].default_topic
+    for line in out.getvalue().splitlines():
+        envelope = orjson.loads(line)
+        if envelope["topic"] == mql_topic:
+            value = envelope["value"]
+            keys.add(
+                mql_key(
+                    {
+                        **value,
+                        "occurred_at": _norm(value["occurred_at"]),
+                        "reasons": [{**r, "at": _norm(r["at"])} for r in value.get("reasons") or []],
+                    }
+                )
+            )
+    return keys
+
+
+def _norm(at: str) -> str:
+    return datetime.fromisoformat(at).isoformat()
 
 
 # --- raw baseline ---------------------------------------------------------------------------------
@@ -460,17 +541,17 @@ def raw_baseline(settings: Settings, client: SchemaRegistryClient) -> tuple[int,
                     continue
                 if not n:  # timed from the first record: connecting and the first fetch are not decoding
                     start = time.perf_counter()
-                data = msg.value()
+                data = msg.value() or b""
                 _, schema_id = _HEADER.unpack_from(data)
                 writer = writers.get(schema_id)
                 if writer is None:
                     schema = client.get_schema(schema_id)
-                    writer = writers[schema_id] = fastavro.parse_schema(orjson.loads(schema.schema_str))
+                    writer = writers[schema_id] = fastavro.parse_schema(orjson.loads(schema.schema_str or ""))
                 reader(io.BytesIO(data[5:]), writer, None)
                 n += 1
-                tp = (msg.topic(), msg.partition())
-                if msg.offset() + 1 >= ends.get(tp, 0):
-                    ends.pop(tp, None)
+                topic, partition, offset = coordinates(msg)
+                if offset + 1 >= ends.get((topic, partition), 0):
+                    ends.pop((topic, partition), None)
         return n, n / (time.perf_counter() - start)
     finally:
         c.close()
@@ -544,6 +625,8 @@ class LiveBench:
     baseline_events: int = 0
     baseline_eps: float = 0.0
     peak_rss_mib: float | None = None
+    replay_keys: set[MqlKey] | None = None  # the MQLs replay decides on the run's input topics
+    shares: list[dict[str, Any]] = field(default_factory=list)  # each worker's last stats line
 
     @property
     def drained(self) -> bool:
@@ -573,6 +656,28 @@ class LiveBench:
             lines.append("  the worker fell behind the fixed rate, so these latencies are mostly time spent queued")
         return lines
 
+    def _equivalence_lines(self) -> list[str]:
+        live = self.latency.keys
+        lines = [f"  MQL set digest {digest(live)} ({len(live):,} distinct decisions; same seed, same digest)"]
+        if self.replay_keys is not None:
+            missing, extra = self.replay_keys - live, live - self.replay_keys
+            verdict = "identical" if not missing and not extra else f"{len(missing)} missing, {len(extra)} extra"
+            lines.append(
+                f"  replay of the same input topics: digest {digest(self.replay_keys)}; live vs replay: {verdict}"
+            )
+        return lines
+
+    def _share_lines(self) -> list[str]:
+        """Each worker's share of every stage: input partitions read, identity and engine partitions."""
+        lines = []
+        for i, st in enumerate(self.shares):
+            lines.append(
+                f"  worker {i}: ingest {len(st.get('inputs', []))} input partitions ({st.get('consumed', 0):,} read),"
+                f" identity partitions {st.get('identity', [])} ({st.get('routed', 0):,} routed),"
+                f" engine partitions {st.get('partitions', [])} ({st.get('decided', 0):,} decided)"
+            )
+        return lines
+
     def render(self) -> str:
         c, ph = self.cfg, self.phases
         skipped = "skipped: the phase before it did not drain"
@@ -595,6 +700,8 @@ class LiveBench:
             f"  ratio to baseline: {ratio:.3f}",
             f"worker peak RSS (all workers): {rss}",
             f"MQLs: {self.latency.mqls:,} in all phases ({self.latency.elsewhere:,} decided by events of other phases)",
+            *self._equivalence_lines(),
+            *self._share_lines(),
             f"lag 0 is read from the group's committed offsets every {POLL_S:g} s, so it lands up to ~1 s late",
         ]
         return "\n".join(lines)
@@ -679,6 +786,7 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
         try:
             lag = GroupLag(settings, groups, [settings.topic(s.name) for s in INPUTS])
             result.phases = run_phases(out, workload(cfg), lag, workers, cfg, echo)
+            result.shares = [w.stats() for w in workers]
             peaks = [w.peak_rss_mib() for w in workers]
             result.peak_rss_mib = sum(p for p in peaks if p is not None) if any(p is not None for p in peaks) else None
         finally:
@@ -688,6 +796,9 @@ def bench_live(base: Settings, cfg: LiveBenchConfig, echo: Callable[[str], None]
         fixed = result.phases.get("fixed")
         if fixed is not None:
             result.latency = mql_latency(settings, serde, out.produced_ms, fixed.produced)
+        if result.drained:
+            echo("replaying the run's input topics to compare decisions")
+            result.replay_keys = replay_of_inputs(settings, serde, workdir)
         result.baseline_events, result.baseline_eps = raw_baseline(settings, client)
         return result
     finally:

@@ -29,7 +29,7 @@ from schemas import models
 from schemas.catalog import INPUTS
 from schemas.redaction import clip
 from schemas.validation import accept, fields_of, reference_ms
-from streams.kafka_io import RecordWriter, avro_serde, producer
+from streams.kafka_io import RecordWriter, avro_serde, coordinates, producer
 from streams.live.envelope import Event, IngestBatch, Progress, RoutedBatch
 from streams.live.identify import IdentityTask
 from streams.live.inputs import TP, InputReader
@@ -59,6 +59,9 @@ def faust_app(settings: Settings, partitions: int) -> faust.App:
         "broker_commit_every": 1000,
         "broker_commit_interval": 0.5,
         "processing_guarantee": "at_least_once",
+        # A record whose events wait in a merge stays unacknowledged (see ``_Held``); Faust must
+        # not wait for it at a rebalance or a stop (it would wait for ever): it is read again.
+        "stream_wait_empty": False,
         "producer_acks": -1,
         # A worker killed with -9 leaves the group after this long; its partitions move then.
         "broker_session_timeout": 10.0,
@@ -186,7 +189,7 @@ class LiveRuntime:
         app.agent(self.events_topic, name="decide", concurrency=1)(_fail_fast(self._decide_agent))
         app.timer(HEARTBEAT_S, name="heartbeat")(_fail_fast(self._heartbeat))
         app.timer(s.stats_every_s, name="stats")(self._log_stats)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode's signal typing
 
     # --- ingest: input records → validated events + progress ---------------------------------------
 
@@ -221,7 +224,8 @@ class LiveRuntime:
                 if message.error():
                     log.warning("input read error: %s", message.error())
                     continue
-                tp = (message.topic(), message.partition())
+                topic, partition, _ = coordinates(message)
+                tp = (topic, partition)
                 before = (self.next_offset.get(tp), self.stats.consumed, self.stats.dead_letters)
                 try:
                     event = self._accept(message)
@@ -299,7 +303,7 @@ class LiveRuntime:
                 return
 
     def _accept(self, message: Message) -> Event | None:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        topic, partition, offset = coordinates(message)
         spec = self.input_names[topic]
         tp = (topic, partition)
         self.next_offset[tp] = offset + 1
@@ -383,6 +387,7 @@ class LiveRuntime:
                 out[p].events.extend(batch_events)
             progress.update(task.progress())
             done.extend(_released(tokens))
+            self.stats.routed += len(tokens)
         for p, batch in out.items():  # every engine partition hears every source's progress
             batch.progress = progress
             for record in batch.records():

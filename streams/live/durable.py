@@ -40,7 +40,8 @@ class Restored:
 class Changelog(Protocol):
     """A table's in-memory data and a way to append to its changelog partition."""
 
-    data: MutableMapping[bytes, bytes]
+    @property
+    def data(self) -> MutableMapping[bytes, bytes]: ...
 
     def send(self, partition: int, key: bytes, value: bytes | None) -> None: ...
 
@@ -105,12 +106,12 @@ def restore(data: Mapping[bytes, bytes], prefix: bytes) -> Restored:
         newest = parts[complete[-1]]
         for i in range(len(newest)):
             for k, v in newest[i]["w"]:
-                key, value = k.encode(), v.encode() if v is not None else None
-                restored.carry.append((key, value))
-                if value is None:
-                    restored.values.pop(key, None)
+                written: Write = (k.encode(), v.encode() if v is not None else None)
+                restored.carry.append(written)
+                if written[1] is None:
+                    restored.values.pop(written[0], None)
                 else:
-                    restored.values[key] = value
+                    restored.values[written[0]] = written[1]
     restored.next_seq = max(parts, default=-1) + 1
     restored.stale.sort()
     return restored

@@ -151,7 +151,10 @@ class InputReader:
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=not wait)
+            if wait:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:  # e.g. the group moved on while we were leaving it
             log.warning("input offsets not committed (they will be read again): %s", exc)
 

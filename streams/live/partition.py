@@ -16,9 +16,9 @@ accounts this partition owns, ``s`` chunks of remembered event ids (dedupe), ``m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -39,7 +39,7 @@ from streams.live.tracking import ChangedKeys, TouchedKeys
 Write = durable.Write
 SEEN_CHUNK = 1_000  # ids per dedupe chunk; the open chunk is rewritten until full
 
-_OBJECTS = {
+_OBJECTS: dict[str, tuple[str, Callable[[Any], bytes], Callable[[bytes], Any]]] = {
     "c": ("contacts", codec.dump_contact, codec.load_contact),
     "v": ("visitors", codec.dump_visitor, codec.load_visitor),
     "a": ("accounts", codec.dump_account, codec.load_account),
@@ -104,8 +104,9 @@ class PartitionEngine:
         pe = cls(partition, Engine(rules, store), durable.BatchLog(table, partition, prefix, restored), owned)
         for seq, value in sorted(chunks):
             entries = [(event_id, at) for event_id, at in orjson.loads(value)]
+            seen = cast(dict[str, int], store.seen)  # a ChangedKeys: set without marking it changed
             for event_id, at in entries:
-                dict.__setitem__(store.seen, event_id, at)
+                dict.__setitem__(seen, event_id, at)
             pe._seen_chunks[seq] = max((at for _, at in entries), default=0)
             pe._open_chunk = entries if len(entries) < SEEN_CHUNK else []
             pe._next_chunk = seq if pe._open_chunk else seq + 1
@@ -239,7 +240,7 @@ class PartitionEngine:
 
     def _seen_writes(self, store: Store, swept: bool) -> Iterable[Write]:
         seen: ChangedKeys = store.seen  # type: ignore[assignment]
-        added = [(k, dict.get(seen, k)) for k in seen.take_changed() if k in seen]
+        added: list[tuple[str, int]] = [(k, dict.__getitem__(seen, k)) for k in seen.take_changed() if k in seen]
         p = self.partition
         while added:
             room = SEEN_CHUNK - len(self._open_chunk)

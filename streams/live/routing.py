@@ -151,5 +151,5 @@ def roles(route: Route, partitions: int) -> dict[int, str]:
         return {partition_of(route.key or "", partitions): Role.DECIDE}
     if route.contact_id is not None:  # a tracked visit: decided where its CRM contact lives
         return dict.fromkeys(range(partitions), Role.IF_KNOWN + route.contact_id)
-    owner = partition_of(route.key, partitions)
+    owner = partition_of(route.key or "", partitions)
     return {p: Role.OWN if p == owner else Role.REPLICA for p in range(partitions)}

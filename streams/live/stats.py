@@ -16,6 +16,7 @@ __all__ = ["Stats", "redact"]
 class Stats:
     consumed: int = 0
     dead_letters: int = 0
+    routed: int = 0  # events the identity tasks of this worker sent on
     decided: int = 0
     mqls: int = 0
     sla_breaches: int = 0
@@ -45,6 +46,7 @@ class Stats:
             "event": "stats",
             "at_ms": int(time.time() * 1000),  # wall clock: a reader can tell a fresh line from an old one
             "consumed": self.consumed,
+            "routed": self.routed,
             "decided": self.decided,
             "events_per_s": round(rate, 1),
             "mqls": self.mqls,
