@@ -17,8 +17,14 @@ VERSION = 1
 _SKIP = {"fit_cache"}
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}  # stored field names per state class (``fields`` is slow)
+
+
 def _plain(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name not in _SKIP}
+    names = _NAMES.get(type(obj))
+    if names is None:
+        names = _NAMES[type(obj)] = tuple(f.name for f in fields(obj) if f.name not in _SKIP)
+    return {name: getattr(obj, name) for name in names}
 
 
 def dump_contact(c: ContactState) -> bytes:

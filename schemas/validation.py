@@ -112,17 +112,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fields_of(record: models.Record) -> dict[str, Any]:
-    """An accepted record's fields as they travel between live stages (orjson writes the time)."""
-    return record.__dict__
+    """An accepted record's fields as they travel between live stages: those it has (``trusted``
+    puts back the absent ones' defaults); orjson writes the time."""
+    return {k: v for k, v in record.__dict__.items() if v is not None}
 
 
 @cache
-def _enum_fields(model: type[models.Record]) -> tuple[tuple[str, type[StrEnum]], ...]:
-    return tuple(
-        (name, f.annotation)
+def _shape(model: type[models.Record]) -> tuple[dict[str, Any], tuple[tuple[str, dict[str, Any]], ...]]:
+    """A model's defaults (for the fields ``fields_of`` leaves out) and its enum fields, each
+    with its value → member map."""
+    defaults = {name: f.default for name, f in model.model_fields.items() if not f.is_required()}
+    enums = tuple(
+        (name, dict(f.annotation._value2member_map_))
         for name, f in model.model_fields.items()
         if isinstance(f.annotation, type) and issubclass(f.annotation, StrEnum)
     )
+    return defaults, enums
 
 
 def trusted(model: type[models.Record], fields: dict[str, Any], at_ms: int) -> models.Record:
@@ -133,10 +138,11 @@ def trusted(model: type[models.Record], fields: dict[str, Any], at_ms: int) -> m
     defaults first and costs twice a validation; every field is present here already.
     """
     record = model.__new__(model)
-    values = dict(fields)
+    defaults, enums = _shape(model)
+    values = {**defaults, **fields}
     values["occurred_at"] = _EPOCH + timedelta(milliseconds=at_ms)
-    for name, enum in _enum_fields(model):
-        values[name] = enum(values[name])
+    for name, members in enums:
+        values[name] = members[values[name]]
     object.__setattr__(record, "__dict__", values)
     object.__setattr__(record, "__pydantic_fields_set__", set(values))
     object.__setattr__(record, "__pydantic_extra__", None)

@@ -479,6 +479,9 @@ class LiveRuntime:
             elif tp.topic == self.topics.ingest:
                 self.identities.pop(tp.partition, None)
 
+    def _assigned_partitions(self, topic: str) -> list[int]:
+        return sorted(tp.partition for tp in self._assigned((topic,)))
+
     def _merges(self) -> list[EventTimeMerge]:
         return [pe.merge for pe in self.engines.values() if pe.merge is not None] + [
             task.merge for task in self.identities.values()
@@ -514,8 +517,8 @@ class LiveRuntime:
             waiting=sum(m.pending for m in self._merges()),
             waiting_for=sorted({s for m in self._merges() for s in m.holding_back()}),
             inputs=sorted(f"{t}:{p}" for t, p in self.reader.assigned),
-            identity=sorted(self.identities),
-            partitions=sorted(self.engines),
+            identity=self._assigned_partitions(self.topics.ingest),
+            partitions=self._assigned_partitions(self.topics.events),
             unknown_contacts=sum(pe.unknown_contacts for pe in self.engines.values()),
             held=len(self.reader.held),  # input records waiting for the registry
             **self.serde.health.fields(),

@@ -16,6 +16,7 @@ changed) and are deleted by the next batch.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +26,9 @@ import orjson
 Write = tuple[bytes, bytes | None]  # table key, value (None deletes)
 _WAL = b"|~wal|"
 PART_BYTES = 400_000
+_FRAMED = b"\x01"  # a framed write-ahead record (JSON ones start with "{")
+_COUNT = struct.Struct(">I")
+_LENGTHS = struct.Struct(">Ii")
 
 
 @dataclass
@@ -66,10 +70,10 @@ class BatchLog:
         self._carry = []
         seq = self.next_seq
         self.next_seq += 1
-        parts = _split([[k.decode(), v.decode() if v is not None else None] for k, v in writes])
+        parts = _split(writes)
         entry = [self._wal_key(seq, i) for i in range(len(parts))]
         for key, part in zip(entry, parts, strict=True):
-            self._send(key, orjson.dumps({"n": len(parts), "w": part}))
+            self._send(key, _FRAMED + _COUNT.pack(len(parts)) + part)
         for key, value in writes:
             self._send(key, value)
         for key in self._stale:
@@ -97,16 +101,15 @@ def restore(data: Mapping[bytes, bytes], prefix: bytes) -> Restored:
             continue
         if key.startswith(wal):
             seq, part = key[len(wal) :].split(b".")
-            parts.setdefault(int(seq), {})[int(part)] = orjson.loads(value)
+            parts.setdefault(int(seq), {})[int(part)] = _unframe(value)
             restored.stale.append(key)
         else:
             restored.values[key] = value
-    complete = [seq for seq, p in sorted(parts.items()) if len(p) == next(iter(p.values()))["n"]]
+    complete = [seq for seq, p in sorted(parts.items()) if len(p) == next(iter(p.values()))[0]]
     if complete:  # an incomplete entry never got as far as its key-by-key writes
         newest = parts[complete[-1]]
         for i in range(len(newest)):
-            for k, v in newest[i]["w"]:
-                written: Write = (k.encode(), v.encode() if v is not None else None)
+            for written in newest[i][1]:
                 restored.carry.append(written)
                 if written[1] is None:
                     restored.values.pop(written[0], None)
@@ -117,18 +120,42 @@ def restore(data: Mapping[bytes, bytes], prefix: bytes) -> Restored:
     return restored
 
 
-def _split(entries: list[list[Any]]) -> list[list[list[Any]]]:
-    """Parts of at most ~PART_BYTES each: Kafka refuses records over 1 MB by default."""
-    parts: list[list[list[Any]]] = [[]]
+def _split(writes: list[Write]) -> list[bytes]:
+    """The writes framed (key length, key, value length or -1 for a delete, value), in parts of at
+    most ~PART_BYTES each: Kafka refuses records over 1 MB by default. Framing copies the bytes
+    once; the JSON this replaced decoded, escaped and encoded every value again."""
+    parts: list[list[bytes]] = [[]]
     size = 0
-    for entry in entries:
-        n = len(entry[0]) + len(entry[1] or "") + 8
-        if size + n > PART_BYTES and parts[-1]:
+    for key, value in writes:
+        frame = _LENGTHS.pack(len(key), -1 if value is None else len(value)) + key + (value or b"")
+        if size + len(frame) > PART_BYTES and parts[-1]:
             parts.append([])
             size = 0
-        parts[-1].append(entry)
-        size += n
-    return parts
+        parts[-1].append(frame)
+        size += len(frame)
+    return [b"".join(part) for part in parts]
+
+
+def _unframe(value: bytes) -> tuple[int, list[Write]]:
+    """(parts in the entry, this part's writes) of a write-ahead record, framed or (as older
+    workers wrote them) JSON."""
+    if value[:1] != _FRAMED:
+        data = orjson.loads(value)
+        return data["n"], [(k.encode(), v.encode() if v is not None else None) for k, v in data["w"]]
+    (count,) = _COUNT.unpack_from(value, 1)
+    at = 1 + _COUNT.size
+    writes: list[Write] = []
+    while at < len(value):
+        key_len, value_len = _LENGTHS.unpack_from(value, at)
+        at += _LENGTHS.size
+        key = value[at : at + key_len]
+        at += key_len
+        if value_len < 0:
+            writes.append((key, None))
+        else:
+            writes.append((key, value[at : at + value_len]))
+            at += value_len
+    return count, writes
 
 
 def strip(values: Mapping[bytes, bytes], prefix: bytes) -> Iterator[tuple[str, bytes]]:
