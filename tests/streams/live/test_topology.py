@@ -118,3 +118,126 @@ def test_partitioned_live_decides_what_replay_decides(
         assert not missing and not extra, (
             f"{stream}: {len(missing)} missing, {len(extra)} extra: {sorted(missing)[:1]} {sorted(extra)[:1]}"
         )
+
+
+# --- the same topology killed and restarted between batches ------------------------------------
+
+
+def _apply(changelog: list[tuple[bytes, bytes | None]]) -> dict[bytes, bytes]:
+    """What Faust restores: the changelog records in order."""
+    data: dict[bytes, bytes] = {}
+    for key, value in changelog:
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def _run_with_kills(partitions: int, seed: int, kills: int) -> dict[str, set[bytes]]:
+    """Ingest records per partition, identity tasks and engine partitions that read them from
+    committed offsets, acknowledge a record once its last event is out and its state is
+    written, and are killed ``kills`` times: every task restored from its changelog, every
+    internal topic read again from the committed offsets (Faust's contract)."""
+    rng = random.Random(seed)
+    sources = _partitioned(partitions)
+    all_sources = frozenset(f"{t}:{p}" for t in TOPICS.values() for p in range(partitions))
+    personal = RULES.fit.negatives.personal_email.normalised
+    ingest: list[list[bytes]] = [[] for _ in range(partitions)]
+    cursor = dict.fromkeys(sources, 0)
+    while any(cursor[s] < len(sources[s]) for s in sources):
+        source = rng.choice([s for s in sources if cursor[s] < len(sources[s])])
+        chunk = sources[source][cursor[source] : cursor[source] + rng.randint(1, 40)]
+        cursor[source] += len(chunk)
+        ingest[int(source.rpartition(":")[2])].append(IngestBatch(chunk, {source: (chunk[-1][0], None)}).dumps())
+    for i in range(partitions):  # then every input partition is read to its end
+        ingest[i].append(IngestBatch([], {f"{t}:{i}": (None, 1) for t in TOPICS.values()}).dumps())
+    events: list[list[bytes]] = [[] for _ in range(partitions)]
+    logs = {stage: [[] for _ in range(partitions)] for stage in ("identity", "engine")}
+    committed = {stage: [0] * partitions for stage in ("identity", "engine")}
+    got: dict[str, set[bytes]] = {s: set() for s in DECISIONS}
+
+    def collect(outputs: list[Record]) -> None:
+        for record in outputs:
+            stream = DECISION_TYPES.get(type(record).__name__)
+            if stream:
+                got[stream].add(canonical(record))
+
+    def table(stage: str, p: int) -> RecordingTable:
+        restored = RecordingTable(_apply(logs[stage][p]))
+        restored.changelog = logs[stage][p]
+        return restored
+
+    def boot() -> tuple[list[IdentityTask], list[PartitionEngine], list[dict[int, int]], list[dict[int, int]]]:
+        tasks = [
+            IdentityTask.restore(
+                i, table("identity", i), personal, frozenset(f"{t}:{i}" for t in TOPICS.values()), 0, 10**12
+            )
+            for i in range(partitions)
+        ]
+        engines = []
+        for p in range(partitions):
+            pe = PartitionEngine.restore(p, RULES, table("engine", p))
+            pe.listen(all_sources, skew_ms=0, partitions=partitions)
+            engines.append(pe)
+        return tasks, engines, [{} for _ in range(partitions)], [{} for _ in range(partitions)]
+
+    def commit(stage: str, p: int, held: dict[int, int]) -> None:
+        offset = committed[stage][p]
+        while held.get(offset) == 0:
+            del held[offset]
+            offset += 1
+        committed[stage][p] = offset
+
+    tasks, engines, held_i, held_e = boot()
+    read_i, read_e = list(committed["identity"]), list(committed["engine"])
+    kill_at = sorted(rng.randint(1, max(len(records) for records in ingest)) for _ in range(kills))
+    step = 0
+    while any(read_i[i] < len(ingest[i]) for i in range(partitions)) or any(
+        read_e[p] < len(events[p]) for p in range(partitions)
+    ):
+        step += 1
+        if kill_at and step >= kill_at[0]:
+            kill_at.pop(0)
+            tasks, engines, held_i, held_e = boot()
+            read_i, read_e = list(committed["identity"]), list(committed["engine"])
+        for i, task in enumerate(tasks):
+            records = ingest[i][read_i[i] : read_i[i] + rng.randint(0, 3)]
+            if not records:
+                continue
+            for n, raw in enumerate(records):
+                held_i[i][read_i[i] + n] = task.receive(IngestBatch.loads(raw), read_i[i] + n)
+            read_i[i] += len(records)
+            routed, tokens = task.release(partitions)
+            progress = task.progress()
+            for p in range(partitions):
+                events[p].append(RoutedBatch(routed.get(p, []), progress).dumps())
+            task.persist()
+            for offset in tokens:
+                held_i[i][offset] -= 1
+            commit("identity", i, held_i[i])
+        for p, pe in enumerate(engines):
+            records = events[p][read_e[p] : read_e[p] + rng.randint(0, 5)]
+            for n, raw in enumerate(records):
+                held_e[p][read_e[p] + n] = pe.receive(RoutedBatch.loads(raw), read_e[p] + n)
+            read_e[p] += len(records)
+            outputs, tokens = pe.release()
+            collect(outputs)
+            pe.persist()
+            for offset in tokens:
+                held_e[p][offset] -= 1
+            commit("engine", p, held_e[p])
+    last_at = max(e[0] for events_ in sources.values() for e in events_)
+    for pe in engines:
+        collect(pe.release(last_at + 10 * 86_400_000)[0])
+    return got
+
+
+@pytest.mark.parametrize(("partitions", "seed", "kills"), [(4, 3, 3), (3, 4, 2)])
+def test_killed_and_restored_between_batches_it_still_decides_what_replay_decides(
+    expected: dict[str, set[bytes]], partitions: int, seed: int, kills: int
+) -> None:
+    got = _run_with_kills(partitions, seed, kills)
+    for stream in DECISIONS:
+        missing, extra = expected[stream] - got[stream], got[stream] - expected[stream]
+        assert not missing and not extra, f"{stream}: {len(missing)} missing, {len(extra)} extra"
