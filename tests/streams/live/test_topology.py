@@ -35,6 +35,14 @@ TOPICS = {"web_visits": "web.visits", "form_fills": "form.fills", "crm_changes":
 DECISION_TYPES = {"Mql": "mql", "Sla": "sla", "Lifecycle": "lifecycle", "Alert": "alerts"}
 
 
+def _collect(got: dict[str, set[bytes]], outputs: list[Record]) -> None:
+    """The decisions among ``outputs``, as canonical records by stream."""
+    for record in outputs:
+        stream = DECISION_TYPES.get(type(record).__name__)
+        if stream:
+            got[stream].add(canonical(record))
+
+
 def _partitioned(partitions: int) -> dict[str, list[Event]]:
     """Every source ("topic:partition") with its events in offset order, keyed as SPEC §2 says."""
     sources: dict[str, list[Event]] = {}
@@ -67,10 +75,7 @@ def _run_live(partitions: int, seed: int) -> dict[str, set[bytes]]:
     got: dict[str, set[bytes]] = {s: set() for s in DECISIONS}
 
     def collect(outputs: list[Record]) -> None:
-        for record in outputs:
-            stream = DECISION_TYPES.get(type(record).__name__)
-            if stream:
-                got[stream].add(canonical(record))
+        _collect(got, outputs)
 
     last_at = 0
     while any(cursor[s] < len(sources[s]) for s in sources):
@@ -158,10 +163,7 @@ def _run_with_kills(partitions: int, seed: int, kills: int) -> dict[str, set[byt
     got: dict[str, set[bytes]] = {s: set() for s in DECISIONS}
 
     def collect(outputs: list[Record]) -> None:
-        for record in outputs:
-            stream = DECISION_TYPES.get(type(record).__name__)
-            if stream:
-                got[stream].add(canonical(record))
+        _collect(got, outputs)
 
     def table(stage: str, p: int) -> RecordingTable:
         restored = RecordingTable(_apply(logs[stage][p]))
