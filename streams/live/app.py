@@ -30,6 +30,7 @@ from schemas.catalog import INPUTS
 from schemas.redaction import clip
 from schemas.validation import accept, fields_of, reference_ms
 from streams.kafka_io import RecordWriter, avro_serde, coordinates, producer
+from streams.live.acking import Held, InOrderAcks
 from streams.live.envelope import Event, IngestBatch, Progress, RoutedBatch
 from streams.live.identify import IdentityTask
 from streams.live.inputs import TP, InputReader
@@ -59,8 +60,8 @@ def faust_app(settings: Settings, partitions: int) -> faust.App:
         "broker_commit_every": 1000,
         "broker_commit_interval": 0.5,
         "processing_guarantee": "at_least_once",
-        # A record whose events wait in a merge stays unacknowledged (see ``_Held``); Faust must
-        # not wait for it at a rebalance or a stop (it would wait for ever): it is read again.
+        # A record whose events wait in a merge stays unacknowledged (``streams.live.acking``);
+        # Faust must not wait for it at a rebalance or a stop (it would wait for ever): it is read again.
         "stream_wait_empty": False,
         "producer_acks": -1,
         # A worker killed with -9 leaves the group after this long; its partitions move then.
@@ -123,29 +124,6 @@ class _TableChangelog:
 
 
 @dataclass
-class _Held:
-    """An ``<app>-events`` record whose events wait in its partition's merge. Faust's
-    ``take_events`` acknowledges a record when the agent body returns; a record still held gets
-    one more reference first (``Message.incref``), dropped once its last event is decided and
-    the state that decision made is in Kafka. Faust commits an offset only when every record
-    before it is acknowledged, so a restart reads the held records again (the engine drops the
-    events it has already decided)."""
-
-    event: Any
-    remaining: int
-
-
-def _released(tokens: list[_Held]) -> list[_Held]:
-    """The records whose last held event is among ``tokens``."""
-    done = []
-    for held in tokens:
-        held.remaining -= 1
-        if held.remaining == 0:
-            done.append(held)
-    return done
-
-
-@dataclass
 class LiveRuntime:
     settings: Settings
     rules: Rules
@@ -175,8 +153,10 @@ class LiveRuntime:
         self.last_report = 0.0
         # identify: one task per assigned partition of <app>-ingest
         self.identities: dict[int, IdentityTask] = {}
+        self.identify_acks = InOrderAcks()
         # decide: one engine per assigned partition of <app>-events
         self.engines: dict[int, PartitionEngine] = {}
+        self.decide_acks = InOrderAcks()
         self.last_tick: dict[int, float] = {}
 
         self.ingest_topic = app.topic(self.topics.ingest, partitions=self.partitions, **RAW)
@@ -361,24 +341,31 @@ class LiveRuntime:
         return task
 
     async def _identify_agent(self, stream: Any) -> None:
-        # ``take_events`` acknowledges the batch once this body has run; a record whose events
-        # still wait in the task's merge keeps a reference until they are routed (see ``_Held``).
         async for events in stream.take_events(500, within=0.01):
             async with self.lock:
                 self._identify(events)
 
-    def _identify(self, events: list[Any]) -> None:
-        touched: set[int] = set()
+    def _take(self, events: list[Any], acks: InOrderAcks, receive: Callable[[Any, Held], int]) -> set[int]:
+        """Hand each record to ``receive`` (which queues its events in a merge and returns how
+        many); the record is acknowledged by ``acks`` once they are all done. Returns the
+        partitions that got records."""
+        partitions = set()
         for event in events:
             message = event.message
             self.next_offset[message.tp] = message.offset + 1
-            held = _Held(event, 0)
-            held.remaining = self._identity(message.partition).receive(IngestBatch.loads(message.value), held)
-            if held.remaining:
-                message.incref()
-            touched.add(message.partition)
+            held = acks.hold(event)
+            held.remaining = receive(message, held)
+            partitions.add(message.partition)
+        return partitions
+
+    def _identify(self, events: list[Any]) -> None:
+        touched = self._take(
+            events,
+            self.identify_acks,
+            lambda message, held: self._identity(message.partition).receive(IngestBatch.loads(message.value), held),
+        )
         out: dict[int, RoutedBatch] = {p: RoutedBatch(read_ms=int(time.time() * 1000)) for p in range(self.partitions)}
-        done: list[_Held] = []
+        done: list[Held] = []
         progress: Progress = {}
         for partition in touched:
             task = self.identities[partition]
@@ -386,7 +373,7 @@ class LiveRuntime:
             for p, batch_events in routed.items():
                 out[p].events.extend(batch_events)
             progress.update(task.progress())
-            done.extend(_released(tokens))
+            done.extend(tokens)
             self.stats.routed += len(tokens)
         for p, batch in out.items():  # every engine partition hears every source's progress
             batch.progress = progress
@@ -398,8 +385,8 @@ class LiveRuntime:
         for partition in touched:
             self.identities[partition].persist()
         self.writer.flush(timeout=None)
-        for held in done:
-            held.event.ack()
+        self.identify_acks.done(done)
+        self.identify_acks.ack_done()
 
     # --- decide: the engine, one per partition, behind its event-time merge ---------------------------
 
@@ -413,21 +400,17 @@ class LiveRuntime:
         return pe
 
     async def _decide_agent(self, stream: Any) -> None:
-        # ``take_events`` acknowledges the batch once this body has run; a record whose events
-        # still wait in the merge keeps a reference until they are decided (see ``_Held``).
         async for events in stream.take_events(500, within=0.01):
             async with self.lock:
                 self._decide(events)
 
     def _decide(self, events: list[Any]) -> None:
-        for event in events:
-            message = event.message
-            self.next_offset[message.tp] = message.offset + 1
-            held = _Held(event, 0)
-            held.remaining = self._engine(message.partition).receive(RoutedBatch.loads(message.value), held)
-            if held.remaining:
-                message.incref()
-        done: list[_Held] = []
+        self._take(
+            events,
+            self.decide_acks,
+            lambda message, held: self._engine(message.partition).receive(RoutedBatch.loads(message.value), held),
+        )
+        done: list[Held] = []
         touched = []
         now = time.monotonic()
         for partition, pe in list(self.engines.items()):
@@ -449,8 +432,9 @@ class LiveRuntime:
             for record in outputs:
                 self.writer.write(record)
                 self.stats.count(record)
-            done.extend(_released(tokens))
+            done.extend(tokens)
         if not touched:
+            self.decide_acks.ack_done()  # records that carried only progress
             return
         # Decisions first, state after: a crash in between reads the records again into the old
         # state, which repeats the same decisions (same ids) instead of losing them.
@@ -458,8 +442,8 @@ class LiveRuntime:
         for pe in touched:
             pe.persist()
         self.writer.flush(timeout=None)
-        for held in done:
-            held.event.ack()
+        self.decide_acks.done(done)
+        self.decide_acks.ack_done()
 
     # --- plumbing ------------------------------------------------------------------------------------
 
@@ -472,6 +456,8 @@ class LiveRuntime:
 
     async def _on_revoked(self, sender: Any, revoked: Any, **_: Any) -> None:
         """Forget what another worker now owns; it rebuilds it from the changelogs."""
+        self.identify_acks.forget(revoked)
+        self.decide_acks.forget(revoked)
         for tp in revoked:
             if tp.topic == self.topics.events:
                 self.engines.pop(tp.partition, None)
