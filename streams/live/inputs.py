@@ -79,9 +79,20 @@ class InputReader:
                 futures = self._admin.list_offsets({TopicPartition(*tp): OffsetSpec.latest() for tp in tps})
                 answers = {(k.topic, k.partition): f.result(timeout=5).offset for k, f in futures.items()}
             except Exception:  # the broker is away (a restart): ask again next round
+                self._refresh_metadata()
                 continue
             for tp, high in answers.items():
                 self.asked[tp] = (asked_at, high)
+
+    def _refresh_metadata(self) -> None:
+        """After a broker restart librdkafka's admin client keeps sending the old leader epoch and
+        every ``list_offsets`` fails with FENCED_LEADER_EPOCH until its metadata is refreshed (the
+        Java client had the same bug, KAFKA-9535); ``list_topics`` refreshes it. Without this no
+        input partition is ever claimed fully read again, and events wait in the merges for ever."""
+        try:
+            self._admin.list_topics(timeout=5)
+        except Exception:  # still away: the next round asks again
+            pass
 
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
