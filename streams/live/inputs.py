@@ -17,6 +17,7 @@ out) while ``keep_alive`` still polls the consumer, so it stays in its group how
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -89,10 +90,8 @@ class InputReader:
         every ``list_offsets`` fails with FENCED_LEADER_EPOCH until its metadata is refreshed (the
         Java client had the same bug, KAFKA-9535); ``list_topics`` refreshes it. Without this no
         input partition is ever claimed fully read again, and events wait in the merges for ever."""
-        try:
+        with contextlib.suppress(Exception):  # still away: the next round asks again
             self._admin.list_topics(timeout=5)
-        except Exception:  # still away: the next round asks again
-            pass
 
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
