@@ -27,6 +27,16 @@ class ContactUpdate:
             self.versions[name] = version_ms
 
 
+@dataclass
+class BatchOutcome:
+    """What the CRM said about each input of one batch. Only ``written`` is confirmed: the sink
+    remembers nothing else as written, retries ``retry`` and dead-letters ``rejected``."""
+
+    written: list[ContactUpdate] = field(default_factory=list)
+    retry: list[tuple[ContactUpdate, str]] = field(default_factory=list)
+    rejected: list[tuple[ContactUpdate, str]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class PropertySpec:
     """A contact property leadstream writes; ``kind`` is number, string, text or datetime."""
@@ -43,6 +53,7 @@ class CrmAdapter(Protocol):
         """Make sure the CRM can take these properties (create what is missing); idempotent."""
         ...
 
-    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> None:
-        """Write one batch (≤ max_batch); raise RetryableError or PermanentError (sinks.base)."""
+    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> BatchOutcome:
+        """Write one batch (≤ max_batch) and say per input what landed; raise RetryableError or
+        PermanentError (sinks.base) when the batch as a whole failed."""
         ...

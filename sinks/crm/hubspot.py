@@ -10,7 +10,8 @@ import httpx
 
 from schemas.redaction import clip, redact
 from sinks.base import ConfigurationError, PermanentError, RetryableError, retry_after_seconds
-from sinks.crm.base import ContactUpdate, PropertySpec
+from sinks.crm.base import BatchOutcome, ContactUpdate, PropertySpec
+from sinks.crm.multistatus import read_outcome, trace_id
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
 PROPERTIES_PATH = "/crm/v3/properties/contacts"
@@ -72,11 +73,21 @@ class HubSpotAdapter:
             raise RetryableError(f"CRM error {response.status_code}")
         return response
 
-    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> None:
-        body = {"inputs": [{"idProperty": "email", "id": u.email, "properties": u.properties} for u in updates]}
-        response = self._send("POST", UPSERT_PATH, body)
+    def upsert_contacts(self, updates: Sequence[ContactUpdate]) -> BatchOutcome:
+        """One batch upsert; each input carries an ``objectWriteTraceId`` so HubSpot's 207 can say
+        which inputs failed and why."""
+        inputs = [
+            {"idProperty": "email", "id": u.email, "objectWriteTraceId": trace_id(u.email), "properties": u.properties}
+            for u in updates
+        ]
+        response = self._send("POST", UPSERT_PATH, {"inputs": inputs})
         if response.status_code >= 400:
             raise PermanentError(f"CRM refused the batch ({response.status_code}): {_body(response)}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        return read_outcome(response.status_code, answer if isinstance(answer, dict) else {}, updates)
 
     def prepare(self, properties: Sequence[PropertySpec]) -> None:
         """Create the ``leadstream`` property group and whichever properties are missing."""

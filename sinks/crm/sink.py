@@ -10,7 +10,7 @@ from functools import partial
 from cachetools import LRUCache
 
 from schemas import models
-from sinks.base import PermanentError, RetryPolicy, mask_email, mask_emails, retry
+from sinks.base import PermanentError, RetryableError, RetryPolicy, mask_email, mask_emails, retry
 from sinks.crm.base import ContactUpdate, CrmAdapter
 from sinks.crm.mapping import PROPERTIES, updates_for
 
@@ -62,6 +62,31 @@ class CrmSink:
         """Before the first batch: the CRM must know our properties, or every upsert is refused."""
         retry(partial(self.adapter.prepare, PROPERTIES), self.policy, self._sleep or time.sleep)
 
+    def _remember(self, update: ContactUpdate) -> None:
+        for name, version in update.versions.items():
+            self._written[(update.email, name)] = version
+
+    def _deliver(self, chunk: list[ContactUpdate]) -> list[tuple[ContactUpdate, str]]:
+        """Send the chunk until every input is confirmed or refused for good; inputs HubSpot asks
+        to retry (or says nothing about) go round again, alone, the confirmed ones never twice."""
+        settled: set[str] = set()
+        rejected: list[tuple[ContactUpdate, str]] = []
+
+        def attempt() -> None:
+            pending = [u for u in chunk if u.email not in settled]
+            outcome = self.adapter.upsert_contacts(pending)
+            for update in outcome.written:
+                self._remember(update)
+                settled.add(update.email)
+            for update, error in outcome.rejected:
+                rejected.append((update, error))
+                settled.add(update.email)
+            if outcome.retry:
+                raise RetryableError(f"CRM asked to retry {len(outcome.retry)} contacts: {outcome.retry[0][1]}")
+
+        retry(attempt, self.policy, self._sleep or time.sleep)
+        return rejected
+
     def write(self, batch: Sequence[models.Record]) -> None:
         updates = [u for u in map(self._unwritten, updates_for(batch)) if u is not None]
         step = self.adapter.max_batch
@@ -69,16 +94,25 @@ class CrmSink:
         for i in range(0, len(updates), step):
             chunk = updates[i : i + step]
             try:
-                retry(partial(self.adapter.upsert_contacts, chunk), self.policy, self._sleep or time.sleep)
+                rejected = self._deliver(chunk)
             except PermanentError as exc:  # this chunk goes to the dead-letter path; the rest goes on
+                rejected = [(u, str(exc)) for u in chunk if not self._confirmed(u)]
+            for error, group in _by_error(rejected).items():
                 if self.on_rejected is None:
-                    _log_rejected(chunk, str(exc))
-                    refused.append(str(exc))
+                    _log_rejected(group, error)
+                    refused.append(error)
                 else:
-                    self.on_rejected(chunk, str(exc))
-                continue
-            for u in chunk:
-                for name, version in u.versions.items():
-                    self._written[(u.email, name)] = version
+                    self.on_rejected(group, error)
         if refused:
             raise PermanentError("; ".join(refused))
+
+    def _confirmed(self, update: ContactUpdate) -> bool:
+        return all(self._written.get((update.email, n), -1) >= v for n, v in update.versions.items())
+
+
+def _by_error(rejected: list[tuple[ContactUpdate, str]]) -> dict[str, list[ContactUpdate]]:
+    """Refused updates grouped by HubSpot's error text, so each distinct reason is reported once."""
+    groups: dict[str, list[ContactUpdate]] = {}
+    for update, error in rejected:
+        groups.setdefault(error, []).append(update)
+    return groups

@@ -60,6 +60,8 @@ class FakeHubSpot(FakeApi):
         self.properties = properties
         self.property_defs: dict[str, dict] = {}
         self.groups: set[str] = set()
+        self.lifecycle_stages: set[str] | None = None  # a portal's stages; others are refused per input
+        self.transient: dict[str, int] = {}  # email -> how many more times it gets a per-input RATE_LIMITS
 
     def handle(self, path: str, body: dict, headers: dict, method: str = "POST") -> tuple[int, dict, dict]:
         if headers.get("Authorization") != f"Bearer {self.token}":
@@ -85,13 +87,40 @@ class FakeHubSpot(FakeApi):
                     },
                     {},
                 )
-        results = []
+        results, errors = [], []
         for item in inputs:
+            error = self._input_error(item)
+            if error is not None:
+                errors.append(error)
+                continue
             self.contacts.setdefault(item["id"], {}).update(item["properties"])
             self.writes[item["id"]] += 1
-            results.append({"id": item["id"], "properties": self.contacts[item["id"]]})
+            result = {"id": item["id"], "properties": self.contacts[item["id"]]}
+            if "objectWriteTraceId" in item:
+                result["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(result)
         self.request_times.append(time.monotonic())
+        if errors and all("objectWriteTraceId" in i for i in inputs):  # multi-status is opt-in
+            return 207, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors}, {}
         return 200, {"status": "COMPLETE", "results": results}, {}
+
+    def _input_error(self, item: dict) -> dict | None:
+        """HubSpot's per-input error shape (docs: error handling, multi-status errors)."""
+        email = item["id"]
+        context = {"objectWriteTraceId": [item.get("objectWriteTraceId", "")]}
+        if self.transient.get(email, 0) > 0:
+            self.transient[email] -= 1
+            return {"status": "error", "category": "RATE_LIMITS", "message": "secondly limit", "context": context}
+        stage = item.get("properties", {}).get("lifecyclestage")
+        if stage is not None and self.lifecycle_stages is not None and stage not in self.lifecycle_stages:
+            detail = {
+                "isValid": False,
+                "message": f"{stage} was not one of the allowed options",
+                "name": "lifecyclestage",
+            }
+            message = f"Property values were not valid: {json.dumps([detail])}"
+            return {"status": "error", "category": "VALIDATION_ERROR", "message": message, "context": context}
+        return None
 
     def _properties(self, method: str, path: str, body: dict) -> tuple[int, dict, dict]:
         if method == "GET" and path == self.PROPERTIES:
