@@ -11,7 +11,7 @@ from cachetools import LRUCache
 
 from schemas import models
 from sinks.base import PermanentError, RetryableError, RetryPolicy, mask_email, mask_emails, retry
-from sinks.crm.base import ContactUpdate, CrmAdapter
+from sinks.crm.base import BatchOutcome, ContactUpdate, CrmAdapter
 from sinks.crm.mapping import PROPERTIES, updates_for
 
 log = logging.getLogger("leadstream.sinks.crm")
@@ -72,17 +72,29 @@ class CrmSink:
         settled: set[str] = set()
         rejected: list[tuple[ContactUpdate, str]] = []
 
-        def attempt() -> None:
-            pending = [u for u in chunk if u.email not in settled]
-            outcome = self.adapter.upsert_contacts(pending)
+        def send(updates: list[ContactUpdate]) -> list[tuple[ContactUpdate, str]]:
+            """One request; a batch refused as a whole is halved until the refused contacts are
+            found (about 2·log2(n) requests per bad contact, not one request per contact)."""
+            try:
+                outcome = self.adapter.upsert_contacts(updates)
+            except PermanentError as exc:
+                if len(updates) == 1:
+                    outcome = BatchOutcome(rejected=[(updates[0], str(exc))])
+                else:
+                    half = len(updates) // 2
+                    return send(updates[:half]) + send(updates[half:])
             for update in outcome.written:
                 self._remember(update)
                 settled.add(update.email)
             for update, error in outcome.rejected:
                 rejected.append((update, error))
                 settled.add(update.email)
-            if outcome.retry:
-                raise RetryableError(f"CRM asked to retry {len(outcome.retry)} contacts: {outcome.retry[0][1]}")
+            return outcome.retry
+
+        def attempt() -> None:
+            again = send([u for u in chunk if u.email not in settled])
+            if again:
+                raise RetryableError(f"CRM asked to retry {len(again)} contacts: {again[0][1]}")
 
         retry(attempt, self.policy, self._sleep or time.sleep)
         return rejected

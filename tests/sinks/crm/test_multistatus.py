@@ -56,3 +56,18 @@ def test_without_a_confirmation_a_refused_contact_is_sent_again_once_fixed(porta
     api.lifecycle_stages = STAGES | {"salesqualifiedlead"}  # the admin restores the stage; Kafka redelivers
     sink.write([state(1, "sql")])
     assert api.contacts["p1@acme.io"]["lifecyclestage"] == "salesqualifiedlead"
+
+
+def test_a_batch_refused_as_a_whole_is_narrowed_down_by_halving(portal) -> None:
+    api, url = portal
+    records = [state(i, "mql") for i in range(100)]
+    records[37] = contact_state("c-37", "no-at-sign", "mql")  # HubSpot refuses the whole batch (400)
+    rejected: list = []
+    sink = CrmSink(
+        HubSpotAdapter(url, "test-token", timeout_s=5), FAST, on_rejected=lambda u, e: rejected.append((u, e))
+    )
+    sink.write(records)
+    assert [[u.email for u in updates] for updates, _ in rejected] == [["no-at-sign"]]
+    assert rejected[0][1].startswith("CRM refused the batch (400)")
+    assert len(api.contacts) == 99 and set(api.writes.values()) == {1}
+    assert api.requests <= 2 * 7 + 1, f"{api.requests} requests: halving, not one request per contact"
