@@ -103,6 +103,13 @@ class HubSpotAdapter:
             raise ConfigurationError(f"CRM property group refused ({group.status_code}): {_body(group)}")
         inputs = [{"name": p.name, "label": p.label, "groupName": GROUP, **_KINDS[p.kind]} for p in missing]
         created = self._send("POST", f"{PROPERTIES_PATH}/batch/create", {"inputs": inputs})
+        if created.status_code == 409:  # another sink created them meanwhile: fine if all exist now
+            listed = self._send("GET", PROPERTIES_PATH)
+            existing = {p.get("name") for p in listed.json().get("results", [])} if listed.status_code < 400 else set()
+            still = sorted(p.name for p in properties if p.name not in existing)
+            if not still:
+                return
+            raise RetryableError(f"CRM property creation conflicted (409); still missing {still}")
         if created.status_code >= 400:
             raise ConfigurationError(f"CRM refused to create properties ({created.status_code}): {_body(created)}")
 

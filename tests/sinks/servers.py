@@ -62,6 +62,7 @@ class FakeHubSpot(FakeApi):
         self.groups: set[str] = set()
         self.lifecycle_stages: set[str] | None = None  # a portal's stages; others are refused per input
         self.transient: dict[str, int] = {}  # email -> how many more times it gets a per-input RATE_LIMITS
+        self.race_create = False  # the next property create answers 409, as when two sinks start together
 
     def handle(self, path: str, body: dict, headers: dict, method: str = "POST") -> tuple[int, dict, dict]:
         if headers.get("Authorization") != f"Bearer {self.token}":
@@ -130,6 +131,11 @@ class FakeHubSpot(FakeApi):
                 return 409, {"status": "error", "message": "group exists"}, {}
             self.groups.add(body["name"])
             return 201, body, {}
+        if method == "POST" and path == f"{self.PROPERTIES}/batch/create" and self.race_create:
+            self.race_create = False  # another sink created them between our list and our create
+            self.properties = (self.properties or set()) | {spec["name"] for spec in body["inputs"]}
+            message = "Property already exists"
+            return 409, {"status": "error", "category": "OBJECT_ALREADY_EXISTS", "message": message}, {}
         if method == "POST" and path == f"{self.PROPERTIES}/batch/create":
             for spec in body["inputs"]:
                 if spec.get("groupName") not in self.groups | {"contactinformation"}:

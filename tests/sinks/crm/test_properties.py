@@ -62,3 +62,13 @@ def test_a_token_without_the_schema_scope_is_a_configuration_error(portal) -> No
     api, url = portal
     with pytest.raises(ConfigurationError, match="LEADSTREAM_CRM_TOKEN"):
         CrmSink(HubSpotAdapter(url, "wrong-token", timeout_s=5), FAST).prepare()
+
+
+def test_two_sinks_starting_together_a_409_on_property_creation_is_tolerated(portal, decisions: list) -> None:
+    api, url = portal
+    api.groups.add("leadstream")
+    api.race_create = True
+    sink = CrmSink(HubSpotAdapter(url, "test-token", timeout_s=5), FAST)
+    sink.prepare()  # no exception: the properties exist, created by the other sink
+    sink.write(_contacts(decisions))
+    assert len(api.contacts) == 10
