@@ -6,22 +6,15 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from infra import stack
 from schemas import models
 from sinks.base import RetryPolicy
 from sinks.runner import Item, deliver
-from sinks.warehouse.db import connect
 from sinks.warehouse.sink import WarehouseSink
 
 
 @pytest.fixture
-def pg_sink(stack_endpoints: stack.Endpoints) -> WarehouseSink:
-    db = connect(stack_endpoints.postgres_dsn)
-    for table in ("fact_mql", "fact_sla", "fact_lifecycle", "fact_alert", "contact_current", "account_current"):
-        db.execute(f"DELETE FROM {table}")
-    db.commit()
-    db.close()
-    return WarehouseSink(dsn=stack_endpoints.postgres_dsn)
+def pg_sink(pg_dsn: str) -> WarehouseSink:
+    return WarehouseSink(dsn=pg_dsn)
 
 
 def test_a_record_postgres_refuses_is_dead_lettered_and_the_rest_is_written(pg_sink: WarehouseSink, decisions) -> None:

@@ -7,26 +7,11 @@ import time
 
 import pytest
 
-from infra import stack
 from schemas import models
 from sinks.base import RetryableError, RetryPolicy, retry
-from sinks.warehouse.db import connect, migrate
+from sinks.warehouse.db import migrate
 from sinks.warehouse.report import funnel_report
 from sinks.warehouse.sink import WarehouseSink
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def sink(request: pytest.FixtureRequest, tmp_path) -> WarehouseSink:
-    if request.param == "duckdb":
-        return WarehouseSink(duckdb_path=str(tmp_path / "wh.duckdb"))
-    endpoints: stack.Endpoints = request.getfixturevalue("stack_endpoints")
-    dsn = endpoints.postgres_dsn
-    db = connect(dsn)
-    for table in ("fact_mql", "fact_sla", "fact_lifecycle", "fact_alert", "contact_current", "account_current"):
-        db.execute(f"DELETE FROM {table}")
-    db.commit()
-    db.close()
-    return WarehouseSink(dsn=dsn)
 
 
 def test_same_batch_twice_writes_each_fact_once(sink: WarehouseSink, decisions: list[models.Record]) -> None:
