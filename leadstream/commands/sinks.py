@@ -43,18 +43,42 @@ def run(name: Annotated[str, typer.Argument(help="crm | warehouse | redis | slac
 @report_app.command("funnel")
 def funnel(
     dsn: Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: LEADSTREAM_POSTGRES_DSN).")] = None,
-    duckdb: Annotated[Path | None, typer.Option(help="DuckDB file instead of PostgreSQL.")] = None,
+    duckdb: Annotated[Path | None, typer.Option(help="DuckDB file (default: LEADSTREAM_DUCKDB_PATH).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
+    since: Annotated[str | None, typer.Option(help="First MQL cohort month, YYYY-MM or YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last MQL cohort month, YYYY-MM or YYYY-MM-DD.")] = None,
 ) -> None:
-    """Funnel rates by source, stage velocity, SLA compliance, disqualification reasons, hygiene."""
-    from sinks.warehouse.db import connect
-    from sinks.warehouse.report import funnel_report, render
+    """Cohort funnel, by month, source and campaign, velocity, SLA, disqualification, hygiene (read-only)."""
+    from sinks.config import SinkSettings
+    from sinks.warehouse.db import WarehouseNotReady, open_readonly
+    from sinks.warehouse.report import funnel_report, month_of, render, to_csv, to_json
     from streams.settings import Settings
 
-    settings = Settings()
-    if duckdb is None and dsn is None and settings.postgres_dsn:
-        dsn = settings.postgres_dsn.get_secret_value()
-    db = connect(dsn, str(duckdb) if duckdb else "leadstream.duckdb")
-    render(funnel_report(db))
+    if output not in ("table", "json", "csv"):
+        typer.echo(f"--format {output!r}: use table, json or csv", err=True)
+        raise typer.Exit(2)
+    try:
+        first, last = (month_of(v) if v else None for v in (since, until))
+    except ValueError as exc:
+        typer.echo(f"--since / --until: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if duckdb is None and dsn is None:
+        configured = Settings().postgres_dsn
+        dsn = configured.get_secret_value() if configured else None
+    path = str(duckdb) if duckdb else SinkSettings().duckdb_path
+    try:
+        db = open_readonly(None if duckdb else dsn, path)
+    except WarehouseNotReady as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    report = funnel_report(db, first, last)
+    db.close()
+    if output == "json":
+        typer.echo(to_json(report))
+    elif output == "csv":
+        typer.echo(to_csv(report), nl=False)
+    else:
+        render(report)
 
 
 def _read(kind: str, key: str) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Protocol
 
 from sinks.base import PermanentError, RetryableError
@@ -34,8 +35,8 @@ class DuckDb:
 
     dialect = "duckdb"
 
-    def __init__(self, path: str = ":memory:", lock_wait_s: float = 10.0) -> None:
-        self.path, self.lock_wait_s = path, lock_wait_s
+    def __init__(self, path: str = ":memory:", lock_wait_s: float = 10.0, read_only: bool = False) -> None:
+        self.path, self.lock_wait_s, self.read_only = path, lock_wait_s, read_only
         self._conn: Any = None
         if path == ":memory:":  # nothing to share; closing would lose the data
             self._open()
@@ -47,7 +48,7 @@ class DuckDb:
             deadline = time.monotonic() + self.lock_wait_s
             while True:
                 try:
-                    self._conn = duckdb.connect(self.path)
+                    self._conn = duckdb.connect(self.path, read_only=self.read_only)
                     break
                 except duckdb.IOException as exc:
                     if "lock" not in str(exc).lower():
@@ -103,13 +104,14 @@ class DuckDb:
 class Postgres:
     dialect = "postgres"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, read_only: bool = False) -> None:
         import psycopg
 
         try:
             self.conn = psycopg.connect(dsn, connect_timeout=5)
         except psycopg.OperationalError as exc:
             raise RetryableError(f"postgres unavailable: {exc.__class__.__name__}") from None
+        self.conn.read_only = read_only  # every transaction READ ONLY: a report cannot write
 
     def _run(self, fn: Any) -> Any:
         import psycopg
@@ -147,6 +149,12 @@ class Postgres:
         self.conn.close()
 
 
+def _versions() -> dict[int, str]:
+    folder = files("sinks.warehouse").joinpath("migrations")
+    names = [entry.name for entry in folder.iterdir() if entry.name.endswith(".sql")]
+    return {int(name.split("_", 1)[0]): name for name in names}
+
+
 def migrate(db: Database) -> list[int]:
     """Apply the numbered migrations not yet recorded; returns the versions applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)")
@@ -173,4 +181,33 @@ def connect(dsn: str | None = None, duckdb_path: str | None = None) -> Database:
     """PostgreSQL when a DSN is given, else DuckDB (a file, or in memory)."""
     db: Database = Postgres(dsn) if dsn else DuckDb(duckdb_path or ":memory:")
     migrate(db)
+    return db
+
+
+class WarehouseNotReady(Exception):
+    """The warehouse a read command was pointed at is missing or older than this code's views."""
+
+
+def open_readonly(dsn: str | None, duckdb_path: str) -> Database:
+    """For reports: never creates a file, never migrates, cannot write; says what is missing."""
+    if dsn:
+        db: Database = Postgres(dsn, read_only=True)
+        where = "the PostgreSQL warehouse"
+    else:
+        if duckdb_path != ":memory:" and not Path(duckdb_path).is_file():
+            raise WarehouseNotReady(f"no warehouse at {duckdb_path} (run `leadstream sink run warehouse` first)")
+        db = DuckDb(duckdb_path, read_only=True)
+        where = f"the warehouse at {duckdb_path}"
+    try:
+        done = {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+    except Exception:
+        db.close()
+        raise WarehouseNotReady(f"{where} has no tables yet (run `leadstream sink run warehouse`)") from None
+    missing = sorted(set(_versions()) - done)
+    if missing:
+        db.close()
+        raise WarehouseNotReady(
+            f"{where} lacks migrations {missing}: run `leadstream sink run warehouse` once to apply them"
+        )
+    db.rollback()
     return db
