@@ -30,9 +30,15 @@ SECTIONS = (
     Section("Account MQL cohorts by month", "v_account_funnel_by_month", "cohort_month", True),
     Section("Funnel by first-touch source", "v_funnel_by_source", "cohort_month, mqls DESC, source", True),
     Section("Win rate by campaign", "v_funnel_by_campaign", "cohort_month, mqls DESC, campaign", True),
-    Section("Stage velocity (median hours)", "v_stage_velocity", "pair", False),
+    Section("Stage velocity (median hours)", "v_stage_velocity", "cohort_month, step", True),
+    Section("Time to first response (minutes)", "v_first_response", "cohort_month, priority, owner_id", True),
     Section("SLA compliance by priority and rep", "v_sla_compliance", "priority, owner_id", False),
-    Section("Disqualification reasons by source", "v_disqualification_reasons", "contacts DESC, source", False),
+    Section(
+        "Disqualification reasons by first-touch source",
+        "v_disqualification_reasons",
+        "cohort_month, contacts DESC, source, reason",
+        True,
+    ),
     Section("Data hygiene", "v_data_hygiene", "contact_mqls", False),
 )
 

@@ -31,6 +31,7 @@ FACTS: dict[type, tuple[str, tuple[str, ...]]] = {
             "campaign",
             "rules_version",
             "reasons",
+            "first_evidence_at",
         ),
     ),
     models.Sla: (
@@ -110,6 +111,8 @@ CURRENT: dict[type, tuple[str, str, tuple[str, ...]]] = {
 
 
 def _value(record: models.Record, column: str) -> Any:
+    if column == "first_evidence_at":  # where lead -> MQL velocity starts
+        return min((r.at for r in getattr(record, "reasons", [])), default=None)
     value = getattr(record, column)
     if isinstance(value, list):
         return orjson.dumps([v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]).decode()

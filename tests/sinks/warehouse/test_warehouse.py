@@ -46,7 +46,7 @@ def test_funnel_views_give_the_numbers_a_person_would_check(sink: WarehouseSink,
     assert float(sla["compliance"]) == 0.25
     by_campaign = {row["campaign"]: row for row in report["Win rate by campaign"]}
     assert by_campaign["google-spring"]["mqls"] == 3 and float(by_campaign["google-spring"]["win_rate"]) == 1.0
-    [dq] = report["Disqualification reasons by source"]
+    [dq] = report["Disqualification reasons by first-touch source"]
     assert (dq["source"], dq["reason"], dq["contacts"]) == ("linkedin", "wrong_persona", 1)
     velocity = {row["pair"]: float(row["median_hours"]) for row in report["Stage velocity (median hours)"]}
     assert velocity["sal->sql"] == 24.0 and velocity["opportunity->won"] == 144.0
